@@ -1,0 +1,37 @@
+# The two commands of the README: `make run` and `make test`. Everything else is set-up they share.
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+# The project's own Dagster instance (telemetry off, warehouse pool), never the user's home.
+export DAGSTER_HOME := $(CURDIR)/.dagster
+
+.PHONY: install run test lint ui bench clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/segmentation sample --if-empty
+	$(BIN)/segmentation run
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(PYTHON) -m pytest
+
+lint: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+ui: install
+	$(BIN)/dagster dev --host 127.0.0.1 --port 3000
+
+bench: install
+	$(PYTHON) benchmarks/run_benchmarks.py
+
+clean:
+	rm -rf $(VENV) data/landing data/warehouse.duckdb data/models data/reports

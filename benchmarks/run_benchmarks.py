@@ -1,0 +1,136 @@
+"""Speed and memory of a full `segmentation run` on the default sample, beside the bare script.
+
+Prints per-step wall time (from the Dagster event log) and per-step peak RSS (sampled every
+20 ms), the whole command's wall time and peak memory, and the bare pandas + scikit-learn figure.
+Targets: the whole run under 30 s on a 2-core machine, and within 2x the bare script.
+
+Usage: python benchmarks/run_benchmarks.py [--scale 1.0]
+"""
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+
+def sample_landing(scale: float) -> Path:
+    """The default sample at `scale`, generated once under benchmarks/results/."""
+    landing = HERE / "results" / f"sample-x{scale:g}" / "landing" / "transactions"
+    if not landing.is_dir():
+        subprocess.run(
+            [BIN / "segmentation", "sample", "--scale", str(scale)],
+            env={**os.environ, "SEGMENTATION_DATA_DIR": str(landing.parent.parent)},
+            check=True,
+        )
+    return landing
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def profile_steps(landing: Path) -> None:
+    """Run the pipeline in this process and attribute time and peak RSS to each step."""
+    with tempfile.TemporaryDirectory() as scratch:
+        data = Path(scratch) / "data"
+        (data / "landing").mkdir(parents=True)
+        os.symlink(landing, data / "landing" / "transactions")
+        os.environ["SEGMENTATION_DATA_DIR"] = str(data)
+        samples: list[tuple[float, float]] = []
+        done = threading.Event()
+
+        def sampler() -> None:
+            while not done.is_set():
+                samples.append((time.time(), rss_mb()))
+                time.sleep(0.02)
+
+        import dagster as dg
+
+        from segmentation_pipeline.cli import run_pipeline
+        from segmentation_pipeline.settings import get_settings
+
+        thread = threading.Thread(target=sampler, daemon=True)
+        thread.start()
+        started = time.perf_counter()
+        with dg.instance_for_test() as instance:
+            results = run_pipeline(get_settings(), instance)
+            elapsed = time.perf_counter() - started
+            done.set()
+            print(f"\nper step ({elapsed:.1f} s in process, imports excluded):")
+            print(f"  {'step':<46}{'seconds':>9}{'peak RSS MB':>13}")
+            for result in results:
+                starts: dict[str, float] = {}
+                for record in instance.all_logs(result.run_id):
+                    event = record.dagster_event
+                    if event is None or event.step_key is None:
+                        continue
+                    if event.event_type_value == "STEP_START":
+                        starts[event.step_key] = record.timestamp
+                    elif event.event_type_value == "STEP_SUCCESS":
+                        begin, end = starts[event.step_key], record.timestamp
+                        peak = max((mb for at, mb in samples if begin <= at <= end), default=0.0)
+                        print(f"  {event.step_key:<46}{end - begin:>9.2f}{peak:>13,.0f}")
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of a child command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(peak, before) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=1.0)
+    args = parser.parse_args()
+    landing = sample_landing(args.scale)
+    rows = sum(1 for path in landing.glob("*.csv") for _ in path.open()) - len(
+        list(landing.glob("*.csv"))
+    )
+    print(f"sample: {rows:,} rows in {landing}")
+
+    with tempfile.TemporaryDirectory() as scratch:
+        data = Path(scratch) / "data"
+        (data / "landing").mkdir(parents=True)
+        os.symlink(landing, data / "landing" / "transactions")
+        env = {
+            **os.environ,
+            "SEGMENTATION_DATA_DIR": str(data),
+            "DAGSTER_HOME": str(Path(scratch) / "dagster_home"),
+        }
+        Path(env["DAGSTER_HOME"]).mkdir()
+        (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        pipeline_seconds, pipeline_mb = timed([str(BIN / "segmentation"), "run"], env)
+    bare = subprocess.run(
+        [sys.executable, str(HERE / "bare_baseline.py"), str(landing)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    bare_seconds = float(bare.split("total")[1].split("s")[0])
+    print(f"\n`segmentation run`: {pipeline_seconds:.1f} s wall, peak RSS {pipeline_mb:,.0f} MB")
+    print(bare)
+    print(
+        f"pipeline / bare = {pipeline_seconds / bare_seconds:.2f}x "
+        f"(target <= 2x); whole run {'meets' if pipeline_seconds < 30 else 'misses'} the 30 s target"
+    )
+    profile_steps(landing)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""segmentation_pipeline: nightly customer segmentation of retail transactions with Dagster."""

@@ -1,0 +1,40 @@
+"""The code location: every asset, check, job and resource, assembled once."""
+
+import dagster as dg
+
+from segmentation_pipeline.automation import ingest_job, segmentation_job
+from segmentation_pipeline.features.assets import customer_features
+from segmentation_pipeline.ingest.assets import raw_transactions
+from segmentation_pipeline.model.assets import segmentation_model
+from segmentation_pipeline.quality.checks import (
+    customer_features_contract,
+    customer_segments_contract,
+    raw_transactions_contract,
+)
+from segmentation_pipeline.resources import DuckDBComputeEngine, ModelStore, Warehouse
+from segmentation_pipeline.segments.assets import customer_segments, segment_profiles
+
+warehouse = Warehouse()
+
+defs = dg.Definitions(
+    assets=[
+        raw_transactions,
+        customer_features,
+        segmentation_model,
+        customer_segments,
+        segment_profiles,
+    ],
+    asset_checks=[
+        raw_transactions_contract,
+        customer_features_contract,
+        customer_segments_contract,
+    ],
+    jobs=[ingest_job, segmentation_job],
+    resources={
+        "warehouse": warehouse,
+        "compute_engine": DuckDBComputeEngine(warehouse=warehouse),
+        "model_store": ModelStore(),
+    },
+    # Steps share one DuckDB file and are cheap: in-process avoids ~3 s of process start per step.
+    executor=dg.in_process_executor,
+)

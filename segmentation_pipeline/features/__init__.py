@@ -1,0 +1,1 @@
+"""Per-customer features, computed in SQL by the compute engine."""

@@ -1,0 +1,30 @@
+"""The feature SQL, read from the package and rendered for the product categories."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from segmentation_pipeline.settings import PRODUCT_CATEGORIES
+
+
+def category_share_column(category: int) -> str:
+    return f"spend_share_cat_{category:02d}"
+
+
+CATEGORY_SHARE_COLUMNS: tuple[str, ...] = tuple(
+    category_share_column(category) for category in PRODUCT_CATEGORIES
+)
+
+
+def customer_features_sql() -> str:
+    """The SELECT that builds `marts.customer_features` from `raw.transactions`."""
+    template = resources.files(__package__).joinpath("customer_features.sql").read_text()
+    shares = ",\n        ".join(
+        f"CAST(sum(CASE WHEN Product_Category = {category} THEN Purchase ELSE 0 END) AS DOUBLE)"
+        f" / sum(Purchase) AS {category_share_column(category)}"
+        for category in PRODUCT_CATEGORIES
+    )
+    columns = ", ".join(f"behaviour.{column}" for column in CATEGORY_SHARE_COLUMNS)
+    return template.replace("{category_spend_shares}", shares).replace(
+        "{category_share_columns}", columns
+    )

@@ -1,0 +1,1 @@
+"""Landing files -> `raw.transactions` (valid rows) and `raw.rejected_transactions` (quarantine)."""

@@ -1,0 +1,109 @@
+"""The `raw_transactions` asset: one daily partition per landing file."""
+
+import time
+
+import dagster as dg
+import pandas as pd
+
+from segmentation_pipeline.ingest.loader import (
+    RAW_TABLE_DDL,
+    REJECTED_TABLE_DDL,
+    FileLoad,
+    LandingFileError,
+    load_file,
+)
+from segmentation_pipeline.metadata import markdown_table, table_metadata
+from segmentation_pipeline.partitions import daily_partitions
+from segmentation_pipeline.resources import Warehouse, transaction
+from segmentation_pipeline.settings import RAW_TRANSACTIONS_TABLE, WAREHOUSE_POOL, get_settings
+
+
+class RawTransactionsConfig(dg.Config):
+    """How much breakage a file may carry before the whole day is refused."""
+
+    max_rejected_share: float = 0.05
+
+
+def _refuse_if_mostly_broken(load: FileLoad, limit: float) -> None:
+    if load.rejected_share > limit:
+        raise LandingFileError(
+            load.path,
+            f"{load.rows_rejected} of {load.data_lines} data lines "
+            f"({load.rejected_share:.1%}) break the data contract, more than the "
+            f"{limit:.0%} allowed ({load.rejection_reasons})",
+            "Fix the export and land it again; nothing of this run was written",
+        )
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"duckdb", "csv"},
+    owners=["team:data-engineering"],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+    tags={"layer": "raw"},
+)
+def raw_transactions(
+    context: dg.AssetExecutionContext, config: RawTransactionsConfig, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Daily transaction drops loaded into `raw.transactions` (10 source columns + date).
+
+    Each day's landing file `landing/transactions/YYYY-MM-DD.csv` replaces that day's rows:
+    delete the day, insert, in one transaction, so re-running a day changes nothing. Rows that
+    break the data contract go to `raw.rejected_transactions` with their line and reasons. A
+    range of days (a backfill) is one run and one transaction: if any day fails, none is written.
+    """
+    settings = get_settings()
+    started = time.perf_counter()
+    loads: list[FileLoad] = []
+    with warehouse.connect() as con:
+        con.execute(RAW_TABLE_DDL)
+        con.execute(REJECTED_TABLE_DDL)
+        with transaction(con):
+            for day in context.partition_keys:
+                load = load_file(con, settings.landing_file(day), day)
+                _refuse_if_mostly_broken(load, config.max_rejected_share)
+                context.log.info(
+                    f"{day}: {load.rows_loaded} rows loaded, {load.rows_rejected} rejected"
+                )
+                loads.append(load)
+        metadata = table_metadata(
+            con,
+            RAW_TRANSACTIONS_TABLE,
+            preview_sql=(
+                f"SELECT * FROM {RAW_TRANSACTIONS_TABLE} "
+                f"WHERE transaction_date = DATE '{loads[-1].day}' LIMIT 10"
+            ),
+        )
+    files = pd.DataFrame(
+        [
+            {
+                "day": load.day,
+                "file": load.path.name,
+                "data_lines": load.data_lines,
+                "loaded": load.rows_loaded,
+                "rejected": load.rows_rejected,
+                "ignored_columns": ", ".join(load.ignored_columns) or "-",
+            }
+            for load in loads
+        ]
+    )
+    rejected = sum(load.rows_rejected for load in loads)
+    reasons: dict[str, int] = {}
+    for load in loads:
+        for reason, count in load.rejection_reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    return dg.MaterializeResult(
+        metadata={
+            **metadata,
+            "days_loaded": len(loads),
+            "rows_loaded": int(files["loaded"].sum()),
+            "rows_rejected": rejected,
+            "data_lines": int(files["data_lines"].sum()),
+            "rejection_reasons": reasons,
+            "files": markdown_table(files, max_rows=len(files)),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+    )

@@ -1,0 +1,1 @@
+"""The clustering model: features -> K choice -> fitted, versioned scikit-learn Pipeline."""

@@ -1,0 +1,119 @@
+"""Blocking asset checks that run the Great Expectations suites against the warehouse."""
+
+import time
+
+import dagster as dg
+
+from segmentation_pipeline.features.assets import customer_features
+from segmentation_pipeline.features.sql import CATEGORY_SHARE_COLUMNS
+from segmentation_pipeline.ingest.assets import raw_transactions
+from segmentation_pipeline.metadata import markdown_table
+from segmentation_pipeline.partitions import daily_partitions
+from segmentation_pipeline.quality.suites import (
+    customer_features_suite,
+    customer_segments_suite,
+    raw_transactions_suite,
+)
+from segmentation_pipeline.quality.validation import check_result, validate_frame
+from segmentation_pipeline.resources import ModelStore, Warehouse
+from segmentation_pipeline.segments.assets import customer_segments
+from segmentation_pipeline.settings import (
+    CUSTOMER_FEATURES_TABLE,
+    CUSTOMER_SEGMENTS_TABLE,
+    RAW_TRANSACTIONS_TABLE,
+    WAREHOUSE_POOL,
+)
+
+
+@dg.asset_check(
+    asset=raw_transactions,
+    partitions_def=daily_partitions,
+    blocking=True,
+    pool=WAREHOUSE_POOL,
+    description="GE suite on the days loaded: types, no missing values or duplicates, domains.",
+)
+def raw_transactions_contract(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+) -> dg.AssetCheckResult:
+    """Validate the run's days of `raw.transactions` against the raw data contract."""
+    started = time.perf_counter()
+    days = context.partition_keys
+    frame = warehouse.read_df(
+        f"SELECT * FROM {RAW_TRANSACTIONS_TABLE} WHERE transaction_date BETWEEN ? AND ?",
+        [days[0], days[-1]],
+    )
+    # Dates as ISO text: one type for the uniqueness and null checks, whatever the engine returns.
+    frame["transaction_date"] = frame["transaction_date"].astype(str)
+    per_day = frame.groupby("transaction_date").size().rename("rows").reset_index()
+    outcome = validate_frame(frame, "raw_transactions", raw_transactions_suite)
+    return check_result(
+        outcome,
+        {
+            "days": len(days),
+            "days_without_rows": sorted(set(days) - set(per_day["transaction_date"])),
+            "rows_per_day": markdown_table(per_day, max_rows=len(per_day)),
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=customer_features,
+    blocking=True,
+    pool=WAREHOUSE_POOL,
+    description="GE suite: one row per customer in raw, no missing values, shares sum to 1.",
+)
+def customer_features_contract(warehouse: Warehouse) -> dg.AssetCheckResult:
+    """Validate `marts.customer_features` against the customers present in `raw.transactions`."""
+    started = time.perf_counter()
+    frame = warehouse.read_df(
+        f"SELECT *, {' + '.join(CATEGORY_SHARE_COLUMNS)} AS share_sum "
+        f"FROM {CUSTOMER_FEATURES_TABLE}"
+    )
+    (customers_in_raw,) = warehouse.read_df(
+        f"SELECT count(DISTINCT User_ID) AS customers FROM {RAW_TRANSACTIONS_TABLE}"
+    )["customers"]
+    outcome = validate_frame(
+        frame,
+        "customer_features",
+        lambda: customer_features_suite(list(frame.columns), int(customers_in_raw)),
+    )
+    return check_result(
+        outcome,
+        {
+            "customers_in_raw": int(customers_in_raw),
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=customer_segments,
+    blocking=True,
+    pool=WAREHOUSE_POOL,
+    description="GE suite: every featurised customer segmented exactly once, finite distances.",
+)
+def customer_segments_contract(
+    warehouse: Warehouse, model_store: ModelStore
+) -> dg.AssetCheckResult:
+    """Validate `marts.customer_segments` against `marts.customer_features` and the model's K."""
+    started = time.perf_counter()
+    frame = warehouse.read_df(f"SELECT * FROM {CUSTOMER_SEGMENTS_TABLE}")
+    (customers,) = warehouse.read_df(
+        f"SELECT count(*) AS customers FROM {CUSTOMER_FEATURES_TABLE}"
+    )["customers"]
+    card = model_store.load_card()
+    outcome = validate_frame(
+        frame,
+        "customer_segments",
+        lambda: customer_segments_suite(list(frame.columns), int(customers), int(card["k"])),
+    )
+    return check_result(
+        outcome,
+        {
+            "customers_featurised": int(customers),
+            "model_version": card["version"],
+            "k": int(card["k"]),
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )

@@ -1,0 +1,146 @@
+"""Run a Great Expectations 1.x suite on a pandas frame and turn it into an AssetCheckResult.
+
+GE is imported lazily (it costs seconds to import) and runs in an ephemeral context with its
+progress bars off, so checks log cleanly in scheduled, non-interactive runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+import pandas as pd
+
+from segmentation_pipeline.metadata import markdown_table
+
+if TYPE_CHECKING:
+    from great_expectations.expectations import Expectation
+
+UNEXPECTED_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation's verdict with the numbers behind it."""
+
+    expectation: str
+    column: str
+    success: bool
+    unexpected_count: int
+    unexpected_percent: float
+    unexpected_examples: list[Any]
+    observed_value: Any
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    suite: str
+    rows: int
+    outcomes: list[ExpectationOutcome]
+
+    @property
+    def success(self) -> bool:
+        return all(outcome.success for outcome in self.outcomes)
+
+    @property
+    def failed(self) -> list[ExpectationOutcome]:
+        return [outcome for outcome in self.outcomes if not outcome.success]
+
+
+def _expectation_label(config: dict[str, Any]) -> str:
+    kwargs = config.get("kwargs", {})
+    column = kwargs.get("column") or kwargs.get("column_list") or ""
+    return ", ".join(column) if isinstance(column, list) else str(column)
+
+
+def validate_frame(
+    frame: pd.DataFrame,
+    suite_name: str,
+    build_expectations: Callable[[], Sequence[Expectation]],
+) -> SuiteOutcome:
+    """Validate `frame` against the expectations that `build_expectations` returns."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch_definition = (
+        context.data_sources.add_pandas(name=f"{suite_name}_source")
+        .add_dataframe_asset(name=f"{suite_name}_frame")
+        .add_batch_definition_whole_dataframe(f"{suite_name}_batch")
+    )
+    suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
+    for expectation in build_expectations():
+        suite.add_expectation(expectation)
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{suite_name}_validation", data=batch_definition, suite=suite)
+    )
+    # GE 1.x does not know pandas 3's "str" dtype: hand it text columns as plain objects.
+    text_columns = {column: object for column in frame.columns if frame[column].dtype == "str"}
+    result = validation.run(
+        batch_parameters={"dataframe": frame.astype(text_columns)},
+        result_format={
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": UNEXPECTED_EXAMPLES,
+        },
+    )
+    outcomes = []
+    for item in result.results:
+        details = item.result or {}
+        config = item.expectation_config.to_json_dict()
+        outcomes.append(
+            ExpectationOutcome(
+                expectation=config["type"],
+                column=_expectation_label(config),
+                success=bool(item.success),
+                unexpected_count=int(details.get("unexpected_count") or 0),
+                unexpected_percent=round(float(details.get("unexpected_percent") or 0.0), 4),
+                unexpected_examples=list(details.get("partial_unexpected_list") or [])[
+                    :UNEXPECTED_EXAMPLES
+                ],
+                observed_value=details.get("observed_value"),
+            )
+        )
+    return SuiteOutcome(suite=suite_name, rows=len(frame), outcomes=outcomes)
+
+
+def check_result(
+    outcome: SuiteOutcome, extra_metadata: dict[str, Any] | None = None
+) -> dg.AssetCheckResult:
+    """An AssetCheckResult carrying, per expectation, success and unexpected counts and values."""
+    table = pd.DataFrame(
+        [
+            {
+                "expectation": item.expectation,
+                "column": item.column,
+                "success": item.success,
+                "unexpected_count": item.unexpected_count,
+                "unexpected_percent": item.unexpected_percent,
+                "unexpected_examples": ", ".join(map(str, item.unexpected_examples)) or "-",
+                "observed": "-" if item.observed_value is None else str(item.observed_value),
+            }
+            for item in outcome.outcomes
+        ]
+    )
+    failed = [f"{item.expectation}({item.column})" for item in outcome.failed]
+    return dg.AssetCheckResult(
+        passed=outcome.success,
+        description=(
+            f"{outcome.suite}: all {len(outcome.outcomes)} expectations met on {outcome.rows} rows"
+            if outcome.success
+            else f"{outcome.suite}: failed {', '.join(failed)}"
+        ),
+        metadata={
+            "suite": outcome.suite,
+            "rows_validated": outcome.rows,
+            "expectations": len(outcome.outcomes),
+            "expectations_failed": len(failed),
+            "unexpected_total": int(table["unexpected_count"].sum()) if len(table) else 0,
+            "results": markdown_table(table, max_rows=len(table)),
+            **(extra_metadata or {}),
+        },
+    )

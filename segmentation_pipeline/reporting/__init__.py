@@ -1,0 +1,1 @@
+"""Plots for the UI metadata and the HTML report."""

@@ -1,0 +1,1 @@
+"""Scoring customers into segments, and profiling, naming and advising on each segment."""

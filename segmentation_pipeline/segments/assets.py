@@ -1,0 +1,121 @@
+"""The `customer_segments` and `segment_profiles` assets."""
+
+import time
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+
+from segmentation_pipeline.metadata import markdown_table, table_metadata
+from segmentation_pipeline.model.assets import segmentation_model
+from segmentation_pipeline.resources import ModelStore, Warehouse
+from segmentation_pipeline.segments.profiling import profile_segments
+from segmentation_pipeline.settings import (
+    CUSTOMER_FEATURES_TABLE,
+    CUSTOMER_SEGMENTS_TABLE,
+    SEGMENT_PROFILES_TABLE,
+    WAREHOUSE_POOL,
+)
+
+
+@dg.asset(
+    deps=[segmentation_model],
+    group_name="segments",
+    kinds={"duckdb", "scikitlearn"},
+    owners=["team:marketing-analytics"],
+    pool=WAREHOUSE_POOL,
+    tags={"layer": "marts"},
+)
+def customer_segments(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, model_store: ModelStore
+) -> dg.MaterializeResult:
+    """Every customer's segment: `marts.customer_segments`, one row per customer.
+
+    Columns: user_id, segment_id (0 = the highest-value segment), segment_name (from the model
+    card), distance_to_centroid (in the model's scaled feature space), model_version, scored_at.
+    """
+    started = time.perf_counter()
+    model, card = model_store.load()
+    features = warehouse.read_df(f"SELECT * FROM {CUSTOMER_FEATURES_TABLE} ORDER BY user_id")
+    segment_ids, distances = model.assign(features)
+    segments = pd.DataFrame(
+        {
+            "user_id": features["user_id"].astype("int64"),
+            "segment_id": segment_ids.astype("int32"),
+            "segment_name": [card["segment_names"][str(segment)] for segment in segment_ids],
+            "distance_to_centroid": distances.astype(float),
+            "model_version": card["version"],
+            "scored_at": datetime.now(UTC).replace(tzinfo=None),
+        }
+    )
+    with warehouse.connect() as con:
+        warehouse.replace_table_from_frame(con, CUSTOMER_SEGMENTS_TABLE, segments)
+        metadata = table_metadata(con, CUSTOMER_SEGMENTS_TABLE)
+    sizes = segments.groupby(["segment_id", "segment_name"]).size().rename("customers")
+    context.log.info(f"{len(segments)} customers scored with model {card['version']}")
+    return dg.MaterializeResult(
+        metadata={
+            **metadata,
+            "model_version": card["version"],
+            "segment_sizes": markdown_table(sizes.reset_index(), max_rows=len(sizes)),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+    )
+
+
+@dg.asset(
+    deps=[customer_segments],
+    group_name="segments",
+    kinds={"duckdb", "python"},
+    owners=["team:marketing-analytics"],
+    pool=WAREHOUSE_POOL,
+    tags={"layer": "marts"},
+)
+def segment_profiles(
+    context: dg.AssetExecutionContext, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """One row per segment: `marts.segment_profiles`, what marketing acts on.
+
+    Customers and share, revenue and share, average spend, frequency and ticket, dominant
+    demographics with their shares, top product categories, the readable name, the high-value
+    flag (average spend at least 1.25x the average customer's) and recommended actions:
+    personalised campaigns, omnichannel for younger segments, segment pricing and offers,
+    loyalty and retention for high spenders.
+    """
+    started = time.perf_counter()
+    members = warehouse.read_df(
+        f"SELECT features.*, segments.segment_id, segments.segment_name, segments.model_version "
+        f"FROM {CUSTOMER_FEATURES_TABLE} AS features "
+        f"JOIN {CUSTOMER_SEGMENTS_TABLE} AS segments USING (user_id)"
+    )
+    identity = members.groupby("segment_id")[["segment_name", "model_version"]].first()
+    profiles = profile_segments(members).join(identity, on="segment_id")
+    leading = [
+        "segment_id",
+        "segment_name",
+        "customers",
+        "customer_share",
+        "revenue",
+        "revenue_share",
+        "avg_spend",
+        "avg_transactions",
+        "avg_ticket",
+        "high_value",
+    ]
+    profiles = profiles[leading + [c for c in profiles.columns if c not in leading]]
+    with warehouse.connect() as con:
+        warehouse.replace_table_from_frame(con, SEGMENT_PROFILES_TABLE, profiles)
+        metadata = table_metadata(con, SEGMENT_PROFILES_TABLE)
+    summary = profiles[
+        ["segment_id", "segment_name", "customers", "revenue_share", "avg_spend", "high_value"]
+    ]
+    context.log.info("\n" + summary.to_string(index=False))
+    return dg.MaterializeResult(
+        metadata={
+            **metadata,
+            "segments": len(profiles),
+            "high_value_segments": int(profiles["high_value"].sum()),
+            "summary": markdown_table(summary, max_rows=len(summary)),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+    )

@@ -1,0 +1,102 @@
+"""One place for the knobs: data layout, partitions, table names, model and quality thresholds.
+
+Values are read once from the environment so that the CLI, `dagster dev` and tests all agree.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+DATA_DIR_ENV = "SEGMENTATION_DATA_DIR"
+PARTITION_START_ENV = "SEGMENTATION_PARTITION_START"
+
+DEFAULT_PARTITION_START = "2025-11-01"
+
+# The ten columns of the published Black Friday file, in its order.
+SOURCE_COLUMNS: tuple[str, ...] = (
+    "User_ID",
+    "Product_ID",
+    "Gender",
+    "Age",
+    "Occupation",
+    "City_Category",
+    "Stay_In_Current_City_Years",
+    "Marital_Status",
+    "Product_Category",
+    "Purchase",
+)
+DEMOGRAPHIC_COLUMNS: tuple[str, ...] = (
+    "Gender",
+    "Age",
+    "Occupation",
+    "City_Category",
+    "Stay_In_Current_City_Years",
+    "Marital_Status",
+)
+AGE_BANDS: tuple[str, ...] = ("0-17", "18-25", "26-35", "36-45", "46-50", "51-55", "55+")
+PRODUCT_CATEGORIES: tuple[int, ...] = tuple(range(1, 21))
+
+# Warehouse tables: the contract between assets.
+RAW_TRANSACTIONS_TABLE = "raw.transactions"
+CUSTOMER_FEATURES_TABLE = "marts.customer_features"
+CUSTOMER_SEGMENTS_TABLE = "marts.customer_segments"
+SEGMENT_PROFILES_TABLE = "marts.segment_profiles"
+
+# Segmentation model defaults (overridable through run config).
+K_MIN = 2
+K_MAX = 10
+RANDOM_STATE = 42
+SILHOUETTE_SAMPLE_SIZE = 3000
+# A K whose smallest segment holds less than this share of customers is not actionable.
+MIN_SEGMENT_SHARE = 0.02
+# A segment is high-value when its customers spend this many times the average customer.
+HIGH_VALUE_SPEND_RATIO = 1.25
+
+# DuckDB allows a single writer process: every asset that touches the warehouse claims this pool.
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the product keeps its files, and which days exist."""
+
+    data_dir: Path
+    partition_start: date
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing" / "transactions"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    def landing_file(self, day: str) -> Path:
+        return self.landing_dir / f"{day}.csv"
+
+    def landed_days(self) -> list[str]:
+        """Days (YYYY-MM-DD) that have a landing file, oldest first."""
+        if not self.landing_dir.is_dir():
+            return []
+        return sorted(path.stem for path in self.landing_dir.glob("????-??-??.csv"))
+
+
+def get_settings() -> Settings:
+    """Settings from the environment; the data dir defaults to `data/` under the working dir."""
+    return Settings(
+        data_dir=Path(os.environ.get(DATA_DIR_ENV, "data")).resolve(),
+        partition_start=date.fromisoformat(
+            os.environ.get(PARTITION_START_ENV, DEFAULT_PARTITION_START)
+        ),
+    )

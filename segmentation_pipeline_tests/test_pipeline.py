@@ -1,0 +1,128 @@
+"""Whole materialisations of the real Definitions on the small sample, in a temporary data dir."""
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from segmentation_pipeline.cli import (
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    contiguous_ranges,
+    run_pipeline,
+)
+from segmentation_pipeline.definitions import defs
+from segmentation_pipeline.resources import ModelStore
+from segmentation_pipeline.settings import Settings
+
+
+def table(settings: Settings, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return con.execute(sql).df()
+
+
+def data_lines(settings: Settings) -> int:
+    return sum(
+        len(path.read_text().splitlines()) - 1 for path in settings.landing_dir.glob("*.csv")
+    )
+
+
+@pytest.fixture
+def materialised(landed: Settings, instance: dg.DagsterInstance) -> Settings:
+    results = run_pipeline(landed, instance)
+    assert all(result.success for result in results)
+    return landed
+
+
+def test_contiguous_ranges() -> None:
+    days = ["2025-11-01", "2025-11-02", "2025-11-04", "2025-11-05", "2025-11-09"]
+    assert contiguous_ranges(days) == [
+        ("2025-11-01", "2025-11-02"),
+        ("2025-11-04", "2025-11-05"),
+        ("2025-11-09", "2025-11-09"),
+    ]
+
+
+def test_everything_materialises_with_consistent_counts(
+    materialised: Settings, instance: dg.DagsterInstance
+) -> None:
+    settings = materialised
+    raw = table(
+        settings, "SELECT count(*) AS n, count(DISTINCT User_ID) AS users FROM raw.transactions"
+    )
+    assert raw["n"][0] == data_lines(settings)
+    customers = int(raw["users"][0])
+    features = table(settings, "SELECT * FROM marts.customer_features")
+    segments = table(settings, "SELECT * FROM marts.customer_segments")
+    profiles = table(settings, "SELECT * FROM marts.segment_profiles ORDER BY segment_id")
+    assert len(features) == features["user_id"].nunique() == customers
+    assert len(segments) == segments["user_id"].nunique() == customers
+    card = ModelStore().load_card()
+    assert len(profiles) == card["k"] == segments["segment_id"].nunique()
+    assert list(profiles["segment_id"]) == list(range(card["k"]))
+    assert profiles["customers"].sum() == customers
+    assert profiles["revenue_share"].sum() == pytest.approx(1)
+    # Segment 0 is the highest-value segment, and names are readable and unique.
+    assert profiles["avg_spend"].idxmax() == 0
+    assert profiles["segment_name"].is_unique
+    assert profiles["segment_name"].str.contains("buyers, ").all()
+    assert profiles["recommended_actions"].map(len).min() >= 2
+    assert (segments["model_version"] == card["version"]).all()
+    assert (settings.models_dir / card["version"] / "model_card.json").exists()
+
+    evaluations = instance.event_log_storage.get_asset_check_execution_history
+    for asset, check in [
+        ("raw_transactions", "raw_transactions_contract"),
+        ("customer_features", "customer_features_contract"),
+        ("customer_segments", "customer_segments_contract"),
+    ]:
+        history = evaluations(dg.AssetCheckKey(dg.AssetKey(asset), check), limit=1)
+        assert history and history[0].evaluation.passed, check
+
+
+def test_rerunning_a_day_changes_nothing(
+    materialised: Settings, instance: dg.DagsterInstance
+) -> None:
+    fingerprint = "SELECT count(*) AS n, sum(hash(COLUMNS(*))) AS h FROM raw.transactions"
+    before = table(materialised, fingerprint)
+    day = materialised.landed_days()[3]
+    result = defs.resolve_job_def("ingest_job").execute_in_process(
+        instance=instance, partition_key=day
+    )
+    assert result.success
+    pd.testing.assert_frame_equal(table(materialised, fingerprint), before)
+
+
+def test_same_input_gives_the_same_segments(
+    materialised: Settings, instance: dg.DagsterInstance
+) -> None:
+    query = "SELECT user_id, segment_id, segment_name, model_version FROM marts.customer_segments"
+    first = table(materialised, query).sort_values("user_id", ignore_index=True)
+    result = defs.resolve_job_def("segmentation_job").execute_in_process(instance=instance)
+    assert result.success
+    second = table(materialised, query).sort_values("user_id", ignore_index=True)
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_k_can_be_pinned_by_config(materialised: Settings, instance: dg.DagsterInstance) -> None:
+    result = defs.resolve_job_def("segmentation_job").execute_in_process(
+        instance=instance,
+        run_config={"ops": {"segmentation_model": {"config": {"k": 3}}}},
+    )
+    assert result.success
+    profiles = table(materialised, "SELECT segment_id FROM marts.segment_profiles")
+    assert sorted(profiles["segment_id"]) == [0, 1, 2]
+    assert ModelStore().load_card()["k"] == 3
+
+
+def test_a_range_of_days_is_one_run(landed: Settings, instance: dg.DagsterInstance) -> None:
+    days = landed.landed_days()
+    result = defs.resolve_job_def("ingest_job").execute_in_process(
+        instance=instance,
+        tags={PARTITION_RANGE_START_TAG: days[0], PARTITION_RANGE_END_TAG: days[4]},
+    )
+    assert result.success
+    loaded = table(landed, "SELECT DISTINCT transaction_date FROM raw.transactions")
+    assert len(loaded) == 5
+    materialised_days = {event.partition for event in result.get_asset_materialization_events()}
+    assert materialised_days == set(days[:5])
