@@ -125,9 +125,10 @@ def main() -> None:
     bare_seconds = float(bare.split("total")[1].split("s")[0])
     print(f"\n`segmentation run`: {pipeline_seconds:.1f} s wall, peak RSS {pipeline_mb:,.0f} MB")
     print(bare)
+    verdict = "meets" if pipeline_seconds < 30 else "misses"
     print(
-        f"pipeline / bare = {pipeline_seconds / bare_seconds:.2f}x "
-        f"(target <= 2x); whole run {'meets' if pipeline_seconds < 30 else 'misses'} the 30 s target"
+        f"pipeline / bare = {pipeline_seconds / bare_seconds:.2f}x (target <= 2x); "
+        f"whole run {verdict} the 30 s target"
     )
     profile_steps(landing)
 

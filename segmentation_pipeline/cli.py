@@ -4,6 +4,7 @@ import argparse
 import os
 import subprocess
 import sys
+import warnings
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -166,8 +167,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Dagster flags the beta/preview APIs we rely on; users of the CLI need not see that.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     args = build_parser().parse_args(argv)
-    args.handler(args, get_settings())
+    try:
+        args.handler(args, get_settings())
+    except dg.DagsterExecutionStepExecutionError as error:
+        # The step's own exception says what went wrong (e.g. which landing file and why).
+        cause = error.user_exception or error
+        raise SystemExit(f"Run failed in {error.step_key}: {cause}") from error
+    except dg.DagsterError as error:
+        raise SystemExit(f"Run failed: {error}") from error
 
 
 if __name__ == "__main__":

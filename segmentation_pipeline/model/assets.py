@@ -62,10 +62,11 @@ def segmentation_model(
 ) -> dg.MaterializeResult:
     """K-Means segmentation model (encoding + scaling + KMeans), persisted with a model card.
 
-    K is chosen over `k_min..k_max` by the mean scaled score of four criteria (inertia knee,
-    Calinski-Harabasz, Davies-Bouldin, sampled silhouette) among K whose smallest segment is
-    actionable; see `model/k_selection.py`. Pin it with config `k`. Same data and config give
-    the same model and version. Written to `models/<version>/` with `model_card.json`.
+    K is chosen over `k_min..k_max`: among K whose smallest segment is actionable, the elbow
+    region of the inertia curve says how many segments the data supports, and within it the
+    best mean of Calinski-Harabasz, Davies-Bouldin and sampled silhouette wins; see
+    `model/k_selection.py` and the per-K table below. Pin it with config `k`. Same data and
+    config give the same model and version. Written to `models/<version>/` with `model_card.json`.
     """
     # scikit-learn is imported here, not at module load, to keep the code location quick to load.
     from segmentation_pipeline.model.k_selection import chosen_k, sweep_k
@@ -89,13 +90,13 @@ def segmentation_model(
     names = name_segments(members, profile_segments(members))
     sizes = pd.Series(segment_ids).value_counts().sort_index()
 
-    first_day = str(features["first_purchase_date"].min())
-    last_day = str(features["last_purchase_date"].max())
+    first_day = pd.Timestamp(features["first_purchase_date"].min()).date().isoformat()
+    last_day = pd.Timestamp(features["last_purchase_date"].max()).date().isoformat()
     version = f"{last_day.replace('-', '')}-{features_fingerprint(features, config)[:10]}"
     card = {
         "version": version,
         "k": k,
-        "k_chosen_by": "config" if config.k else "mean scaled score of knee, CH, DB, silhouette",
+        "k_chosen_by": "config" if config.k else "elbow region of inertia, then CH, DB, silhouette",
         "k_table": k_table.round(6).to_dict(orient="records"),
         "features": list(MODEL_FEATURES),
         "rows": len(features),
@@ -117,7 +118,8 @@ def segmentation_model(
             "knee",
             "smallest_segment_share",
             "eligible",
-            "score",
+            "elbow_region",
+            "separation_score",
             "chosen",
         ]
     ]

@@ -1,18 +1,19 @@
 """Choose the number of segments K from the data, by a rule that combines evidence.
 
-Silhouette alone favours the coarsest split whenever one segment lies far from the rest, so no
-single index decides. For each K in the range (same seed, same restarts):
+Silhouette, Calinski-Harabasz and Davies-Bouldin all favour the coarsest split whenever one
+segment lies far from the rest (on the Black Friday data all three peak at K=2), while the
+inertia curve says how many segments the data supports. So each K in the range is fitted with
+the same seed and restarts, and:
 
 1. A K is *eligible* only if its smallest segment holds at least `min_segment_share` of the
    customers: a segment of a handful of people is not actionable.
-2. Four criteria score the eligible K, each min-max scaled over them to 0 (worst) .. 1 (best):
-   - the knee of the inertia curve (Kneedle: normalised distance below the chord joining the
-     first and last K; larger is a sharper elbow),
-   - Calinski-Harabasz (higher is better),
-   - Davies-Bouldin (lower is better),
-   - silhouette on a fixed random sample of customers (higher is better).
-3. The chosen K has the highest mean scaled score; ties go to the smaller K, the simpler story.
-   Scaled scores, not ranks, so that a near-tie on one index cannot outvote a clear elbow.
+2. The *elbow region* is the eligible K whose knee score (Kneedle: normalised distance below the
+   chord joining the first and last K of the inertia curve) is within ELBOW_TOLERANCE of the
+   sharpest elbow: the numbers of segments the inertia curve supports.
+3. Within the elbow region, the chosen K has the best mean of Calinski-Harabasz (higher is
+   better), Davies-Bouldin (lower is better) and silhouette on a fixed sample of customers
+   (higher is better), each min-max scaled over the eligible K to 0 (worst) .. 1 (best).
+   Ties go to the smaller K, the simpler story.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 
 from segmentation_pipeline.model.training import build_preprocessor, kmeans, model_inputs
 
-CRITERIA_BETTER_HIGH: dict[str, bool] = {
-    "knee": True,
+SEPARATION_BETTER_HIGH: dict[str, bool] = {
     "calinski_harabasz": True,
     "davies_bouldin": False,
     "silhouette": True,
 }
+# K whose knee score reaches this fraction of the best knee score are in the elbow region.
+ELBOW_TOLERANCE = 0.9
 
 
 def knee_scores(ks: np.ndarray, inertia: np.ndarray) -> np.ndarray:
@@ -73,15 +75,20 @@ def sweep_k(
     table["knee"] = knee_scores(table["k"].to_numpy(float), table["inertia"].to_numpy(float))
     table["eligible"] = table["smallest_segment_share"] >= min_segment_share
     eligible = table[table["eligible"]] if table["eligible"].any() else table
+    table["elbow_region"] = table.index.isin(eligible.index) & (
+        table["knee"] >= ELBOW_TOLERANCE * eligible["knee"].max()
+    )
     scores = pd.DataFrame(
         {
             f"score_{name}": _scaled(eligible[name], higher)
-            for name, higher in CRITERIA_BETTER_HIGH.items()
+            for name, higher in SEPARATION_BETTER_HIGH.items()
         }
     )
     table = table.join(scores)
-    table["score"] = scores.mean(axis=1)
-    best = table.dropna(subset=["score"]).sort_values(["score", "k"], ascending=[False, True])
+    table["separation_score"] = scores.mean(axis=1)
+    best = table[table["elbow_region"]].sort_values(
+        ["separation_score", "k"], ascending=[False, True]
+    )
     table["chosen"] = table["k"] == best["k"].iloc[0]
     return table
 

@@ -6,10 +6,12 @@ score-only runs); the `segment_profiles` asset profiles today's members under th
 
 Naming rules (documented in the README):
 - value tier from the segment's average spend per customer against all customers' average:
-  >= HIGH_VALUE_SPEND_RATIO -> "High-value" (the high-value flag), >= 0.75 -> "Mid-value",
+  >= HIGH_VALUE_SPEND_RATIO -> "High-value" (the high-value flag), >= 0.5 -> "Mid-value",
   else "Low-value";
 - frequency from average transactions per customer against the overall average:
   >= 1.25 -> "frequent", <= 0.75 -> "occasional", else "regular";
+- the basket: "category N focus" when the segment spends at least SIGNATURE_LIFT times the
+  overall share on its signature category (the one it over-buys most), else nothing;
 - the dominant city, and the narrowest run of adjacent age bands holding 60% of the segment.
 """
 
@@ -31,12 +33,13 @@ PROFILED_DEMOGRAPHICS = (
     "stay_in_current_city_years",
 )
 TOP_CATEGORIES = 3
+SIGNATURE_LIFT = 1.3
 
 
 def value_tier(spend_ratio: float) -> str:
     if spend_ratio >= HIGH_VALUE_SPEND_RATIO:
         return "High-value"
-    return "Mid-value" if spend_ratio >= 0.75 else "Low-value"
+    return "Mid-value" if spend_ratio >= 0.5 else "Low-value"
 
 
 def frequency_word(frequency_ratio: float) -> str:
@@ -102,14 +105,12 @@ def _dominant(members: pd.DataFrame, attribute: str) -> pd.DataFrame:
     )
 
 
-def _top_categories(members: pd.DataFrame) -> pd.Series:
-    """Each segment's product categories with the largest share of its revenue."""
+def _category_spend_shares(members: pd.DataFrame) -> pd.DataFrame:
+    """Share of each segment's revenue per product category (segments x categories)."""
     spend = members[list(CATEGORY_SHARE_COLUMNS)].mul(members["total_spend"], axis=0)
     spend.columns = list(PRODUCT_CATEGORIES)
     by_segment = spend.groupby(members["segment_id"]).sum()
-    return by_segment.apply(
-        lambda row: [int(category) for category in row.nlargest(TOP_CATEGORIES).index], axis=1
-    )
+    return by_segment.div(by_segment.sum(axis=1), axis=0)
 
 
 def profile_segments(members: pd.DataFrame) -> pd.DataFrame:
@@ -137,7 +138,18 @@ def profile_segments(members: pd.DataFrame) -> pd.DataFrame:
     profile["young_share"] = members["age"].isin(YOUNG_BANDS).groupby(members["segment_id"]).mean()
     for attribute in PROFILED_DEMOGRAPHICS:
         profile = profile.join(_dominant(members.astype({attribute: str}), attribute))
-    profile["top_categories"] = _top_categories(members)
+    category_shares = _category_spend_shares(members)
+    overall_shares = (
+        members[list(CATEGORY_SHARE_COLUMNS)].mul(members["total_spend"], axis=0).sum()
+        / members["total_spend"].sum()
+    ).to_numpy()
+    profile["top_categories"] = category_shares.apply(
+        lambda row: [int(category) for category in row.nlargest(TOP_CATEGORIES).index], axis=1
+    )
+    # The category whose share of the segment's spend most exceeds its share overall.
+    lift = category_shares.div(overall_shares, axis=1).where(category_shares >= 0.1)
+    profile["signature_category"] = lift.idxmax(axis=1).astype(int)
+    profile["signature_category_lift"] = lift.max(axis=1)
     profile["recommended_actions"] = [
         recommended_actions(row.high_value, row.young_share, row.top_categories, row.ticket_index)
         for row in profile.itertuples()
@@ -153,9 +165,14 @@ def name_segments(members: pd.DataFrame, profile: pd.DataFrame) -> dict[int, str
             normalize=True
         )
         where = "City" if row.dominant_city_category_share >= 0.5 else "mostly City"
+        basket = (
+            f"category {row.signature_category} focus, "
+            if row.signature_category_lift >= SIGNATURE_LIFT
+            else ""
+        )
         names[int(row.segment_id)] = (
             f"{value_tier(row.spend_index)} {frequency_word(row.frequency_index)} buyers, "
-            f"{where} {row.dominant_city_category}, {age_span(age_shares.to_dict())}"
+            f"{basket}{where} {row.dominant_city_category}, {age_span(age_shares.to_dict())}"
         )
     # Segments that read alike are told apart by their dominant gender, then by their id.
     for qualifier in ("gender", "id"):

@@ -1,0 +1,110 @@
+"""Profiles, names and recommended actions on hand-made segment members."""
+
+import pandas as pd
+import pytest
+
+from segmentation_pipeline.features.sql import CATEGORY_SHARE_COLUMNS, category_share_column
+from segmentation_pipeline.segments.profiling import (
+    age_span,
+    frequency_word,
+    name_segments,
+    profile_segments,
+    recommended_actions,
+    value_tier,
+)
+
+
+def member(segment: int, spend: float, transactions: int, age: str, city: str, **kwargs) -> dict:
+    shares = dict.fromkeys(CATEGORY_SHARE_COLUMNS, 0.0)
+    shares.update(kwargs.pop("shares", {category_share_column(1): 1.0}))
+    return {
+        "segment_id": segment,
+        "total_spend": spend,
+        "transactions": transactions,
+        "active_days": 5,
+        "distinct_categories": 2,
+        "gender": kwargs.pop("gender", "M"),
+        "age": age,
+        "city_category": city,
+        "marital_status": "0",
+        "occupation": 4,
+        "stay_in_current_city_years": "1",
+        **shares,
+    }
+
+
+@pytest.fixture
+def members() -> pd.DataFrame:
+    heavy = [member(0, 900_000, 300, "26-35", "B") for _ in range(3)]
+    heavy.append(member(0, 900_000, 300, "36-45", "B"))
+    light = [
+        member(1, 50_000, 10, "55+", "C", shares={category_share_column(5): 1.0}) for _ in range(4)
+    ]
+    return pd.DataFrame(heavy + light)
+
+
+def test_profile_figures(members: pd.DataFrame) -> None:
+    profile = profile_segments(members).set_index("segment_id")
+    assert list(profile["customers"]) == [4, 4]
+    assert profile.loc[0, "revenue_share"] == pytest.approx(3_600_000 / 3_800_000)
+    assert profile.loc[0, "avg_ticket"] == pytest.approx(3000)
+    assert profile.loc[0, "dominant_city_category"] == "B"
+    assert profile.loc[0, "dominant_age"] == "26-35"
+    assert profile.loc[0, "dominant_age_share"] == pytest.approx(0.75)
+    assert bool(profile.loc[0, "high_value"]) and not bool(profile.loc[1, "high_value"])
+    assert profile.loc[1, "top_categories"][0] == 5
+    assert profile.loc[0, "young_share"] == pytest.approx(0.75)
+
+
+def test_names_describe_value_frequency_basket_city_and_age(members: pd.DataFrame) -> None:
+    names = name_segments(members, profile_segments(members))
+    assert names == {
+        0: "High-value frequent buyers, City B, 26-35",
+        1: "Low-value occasional buyers, category 5 focus, City C, 55+",
+    }
+
+
+def test_names_that_read_alike_are_made_unique(members: pd.DataFrame) -> None:
+    twins = members.copy()
+    twins["segment_id"] = [0, 0, 0, 0, 1, 1, 2, 2]
+    twins.loc[twins["segment_id"] == 2, "gender"] = "F"
+    names = name_segments(twins, profile_segments(twins))
+    assert len(set(names.values())) == 3
+    assert names[2].endswith("(mostly women)")
+
+
+@pytest.mark.parametrize(
+    ("shares", "expected"),
+    [
+        ({"26-35": 0.7, "36-45": 0.3}, "26-35"),
+        ({"26-35": 0.4, "36-45": 0.3, "18-25": 0.2}, "26-45"),
+        ({"51-55": 0.3, "55+": 0.4}, "51+"),
+        ({"0-17": 0.5, "18-25": 0.2}, "0-25"),
+    ],
+)
+def test_age_span(shares: dict[str, float], expected: str) -> None:
+    assert age_span(shares) == expected
+
+
+def test_tiers_and_frequency_words() -> None:
+    assert [value_tier(ratio) for ratio in (2.0, 1.25, 0.9, 0.4)] == [
+        "High-value",
+        "High-value",
+        "Mid-value",
+        "Low-value",
+    ]
+    assert [frequency_word(ratio) for ratio in (1.5, 1.0, 0.5)] == [
+        "frequent",
+        "regular",
+        "occasional",
+    ]
+
+
+def test_recommended_actions_follow_the_playbook() -> None:
+    high_young = " ".join(recommended_actions(True, 0.7, [1, 5, 8], 1.1))
+    assert "Personalised campaigns" in high_young and "1, 5, 8" in high_young
+    assert "Omnichannel" in high_young
+    assert "Loyalty and retention" in high_young
+    low_old = " ".join(recommended_actions(False, 0.2, [5], 0.8))
+    assert "Omnichannel" not in low_old and "Loyalty" not in low_old
+    assert "Segment pricing" in low_old
