@@ -10,10 +10,11 @@ from segmentation_pipeline.ingest.loader import (
     REJECTED_TABLE_DDL,
     FileLoad,
     LandingFileError,
-    load_file,
+    load_files,
 )
 from segmentation_pipeline.metadata import markdown_table, table_metadata
 from segmentation_pipeline.partitions import daily_partitions
+from segmentation_pipeline.quality.validation import prefetch_great_expectations
 from segmentation_pipeline.resources import Warehouse, transaction
 from segmentation_pipeline.settings import RAW_TRANSACTIONS_TABLE, WAREHOUSE_POOL, get_settings
 
@@ -55,20 +56,21 @@ def raw_transactions(
     break the data contract go to `raw.rejected_transactions` with their line and reasons. A
     range of days (a backfill) is one run and one transaction: if any day fails, none is written.
     """
+    prefetch_great_expectations()  # for the contract check that follows this asset
     settings = get_settings()
     started = time.perf_counter()
-    loads: list[FileLoad] = []
     with warehouse.connect() as con:
         con.execute(RAW_TABLE_DDL)
         con.execute(REJECTED_TABLE_DDL)
         with transaction(con):
-            for day in context.partition_keys:
-                load = load_file(con, settings.landing_file(day), day)
+            loads = load_files(
+                con, {day: settings.landing_file(day) for day in context.partition_keys}
+            )
+            for load in loads:
                 _refuse_if_mostly_broken(load, config.max_rejected_share)
                 context.log.info(
-                    f"{day}: {load.rows_loaded} rows loaded, {load.rows_rejected} rejected"
+                    f"{load.day}: {load.rows_loaded} rows loaded, {load.rows_rejected} rejected"
                 )
-                loads.append(load)
         metadata = table_metadata(
             con,
             RAW_TRANSACTIONS_TABLE,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from segmentation_pipeline.ingest.contract import (
     ALLOWED_VALUES,
@@ -130,34 +131,60 @@ def _check_columns(path: Path, header: list[str]) -> list[str]:
     return [column for column in header if column not in SOURCE_COLUMNS]
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """Read the file as text into temp table `staged`, with line numbers; return extra columns."""
-    header = _read_header(path)
-    ignored = _check_columns(path, header)
-    # Every column as text, so a malformed value becomes a rejected row instead of a failed file.
-    columns = "{" + ", ".join(f"{_sql_text(name)}: 'VARCHAR'" for name in header) + "}"
-    try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE staged_text AS SELECT * FROM read_csv(?, "
-            "header = true, delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
-            f"columns = {columns}, null_padding = true, strict_mode = false)",
-            [str(path)],
+def _parse_error(path: Path, error: duckdb.Error) -> LandingFileError:
+    problem = str(error).splitlines()[0]
+    if "unicode" in problem.lower() or "utf" in problem.lower():
+        return LandingFileError(
+            path, "the file is not valid UTF-8 text", "Re-export it encoded as UTF-8."
         )
-    except duckdb.Error as error:
-        problem = str(error).splitlines()[0]
-        if "unicode" in problem.lower() or "utf" in problem.lower():
-            raise LandingFileError(
-                path, "the file is not valid UTF-8 text", "Re-export it encoded as UTF-8."
-            ) from error
-        raise LandingFileError(
-            path, f"the file cannot be parsed as CSV ({problem})", "Fix or re-export the file."
-        ) from error
-    # Insertion order is preserved, so rowid + 2 (header, 1-based) is the line in the file.
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE staged AS SELECT rowid + 2 AS line_number, "
-        + ", ".join(SOURCE_COLUMNS)
-        + " FROM staged_text"
+    return LandingFileError(
+        path, f"the file cannot be parsed as CSV ({problem})", "Fix or re-export the file."
     )
+
+
+def _read_csv_sql(paths: list[Path]) -> str:
+    # Every column as text, so a malformed value becomes a rejected row instead of a failed
+    # file; by name, so files may order columns differently or carry extra ones.
+    return (
+        "SELECT * FROM read_csv([" + ", ".join(_sql_text(str(path)) for path in paths) + "], "
+        "header = true, delim = ',', quote = '\"', escape = '\"', all_varchar = true, "
+        "union_by_name = true, filename = true, null_padding = true, strict_mode = false)"
+    )
+
+
+def stage_files(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> dict[str, list[str]]:
+    """Read the files as text into temp table `staged` (day, file, line, columns).
+
+    Whole-file problems are found first, file by file, so the error names the file; returns
+    the extra columns each day's file carried (ignored).
+    """
+    ignored = {day: _check_columns(path, _read_header(path)) for day, path in files.items()}
+    paths = list(files.values())
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged_text AS {_read_csv_sql(paths)}")
+    except duckdb.Error as error:
+        # Name the culprit: retry the files one at a time.
+        for path in paths:
+            try:
+                con.execute(f"SELECT count(*) FROM {_read_csv_sql([path])}").fetchall()
+            except duckdb.Error as file_error:
+                raise _parse_error(path, file_error) from file_error
+        raise _parse_error(paths[0], error) from error
+    con.register(
+        "staged_days",
+        pd.DataFrame({"filename": [str(path) for path in paths], "day": list(files)}),
+    )
+    # Insertion order is preserved, so the row's position in its file (+ the header line,
+    # 1-based) is its line number.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE staged AS SELECT CAST(staged_days.day AS DATE) AS day, "
+        "staged_text.filename AS source_file, "
+        "staged_text.rowid - min(staged_text.rowid) OVER (PARTITION BY staged_text.filename) + 2 "
+        "AS line_number, "
+        + ", ".join(f"staged_text.{column}" for column in SOURCE_COLUMNS)
+        + " FROM staged_text JOIN staged_days USING (filename)"
+    )
+    con.unregister("staged_days")
     return ignored
 
 
@@ -166,11 +193,11 @@ def classify_staged(con: duckdb.DuckDBPyConnection) -> None:
     columns = ", ".join(SOURCE_COLUMNS)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE classified AS "
-        "WITH numbered AS (SELECT *, min(line_number) OVER (PARTITION BY "
+        "WITH numbered AS (SELECT *, min(line_number) OVER (PARTITION BY source_file, "
         + columns
         + ") AS first_copy FROM staged), flagged AS (SELECT *, CASE WHEN first_copy < line_number "
         "THEN first_copy END AS first_line_number FROM numbered) "
-        "SELECT line_number, "
+        "SELECT day, source_file, line_number, "
         + columns
         + ", list_filter(["
         + ", ".join(_reason_expressions())
@@ -178,40 +205,51 @@ def classify_staged(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def load_file(con: duckdb.DuckDBPyConnection, path: Path, day: str) -> FileLoad:
-    """Replace `day` in the raw tables with the content of `path` (caller owns the transaction)."""
-    ignored = stage_file(con, path)
+def load_files(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> list[FileLoad]:
+    """Replace each day (key) in the raw tables with its file; the caller owns the transaction."""
+    ignored = stage_files(con, files)
     classify_staged(con)
-    con.execute("DELETE FROM raw.transactions WHERE transaction_date = ?", [day])
-    con.execute("DELETE FROM raw.rejected_transactions WHERE transaction_date = ?", [day])
+    days = list(files)
+    con.execute("DELETE FROM raw.transactions WHERE CAST(transaction_date AS VARCHAR) IN ?", [days])
+    con.execute(
+        "DELETE FROM raw.rejected_transactions WHERE CAST(transaction_date AS VARCHAR) IN ?",
+        [days],
+    )
     typed = ", ".join(
         f"CAST(trim({column}) AS {kind})" for column, kind in RAW_COLUMN_TYPES.items()
     )
     con.execute(
-        f"INSERT INTO raw.transactions SELECT {typed}, CAST(? AS DATE) FROM classified "
-        "WHERE len(reasons) = 0 ORDER BY line_number",
-        [day],
+        f"INSERT INTO raw.transactions SELECT {typed}, day FROM classified "
+        "WHERE len(reasons) = 0 ORDER BY day, line_number"
     )
     con.execute(
-        "INSERT INTO raw.rejected_transactions SELECT CAST(? AS DATE), ?, line_number, "
+        "INSERT INTO raw.rejected_transactions SELECT day, source_file, line_number, "
         + ", ".join(SOURCE_COLUMNS)
-        + ", reasons, now() FROM classified WHERE len(reasons) > 0 ORDER BY line_number",
-        [day, str(path)],
+        + ", reasons, now() FROM classified WHERE len(reasons) > 0 ORDER BY day, line_number"
     )
-    (data_lines,) = con.execute("SELECT count(*) FROM classified").fetchone()
-    reason_counts = dict(
-        con.execute(
-            "SELECT regexp_replace(reason, ':.*$', '') AS rule, count(*) FROM "
-            "(SELECT unnest(reasons) AS reason FROM classified) GROUP BY rule ORDER BY rule"
-        ).fetchall()
-    )
-    (rejected,) = con.execute("SELECT count(*) FROM classified WHERE len(reasons) > 0").fetchone()
-    return FileLoad(
-        day=day,
-        path=path,
-        data_lines=int(data_lines),
-        rows_loaded=int(data_lines - rejected),
-        rows_rejected=int(rejected),
-        rejection_reasons={str(rule): int(count) for rule, count in reason_counts.items()},
-        ignored_columns=ignored,
-    )
+    counts = con.execute(
+        "SELECT CAST(day AS VARCHAR), count(*), count(*) FILTER (WHERE len(reasons) > 0) "
+        "FROM classified GROUP BY day"
+    ).fetchall()
+    reasons: dict[str, dict[str, int]] = {day: {} for day in days}
+    for day, rule, count in con.execute(
+        "SELECT CAST(day AS VARCHAR), regexp_replace(reason, ':.*$', '') AS rule, count(*) "
+        "FROM (SELECT day, unnest(reasons) AS reason FROM classified) GROUP BY ALL ORDER BY ALL"
+    ).fetchall():
+        reasons[day][rule] = int(count)
+    lines = {day: (int(total), int(rejected)) for day, total, rejected in counts}
+    loads = []
+    for day, path in files.items():
+        total, rejected = lines.get(day, (0, 0))
+        loads.append(
+            FileLoad(
+                day=day,
+                path=path,
+                data_lines=total,
+                rows_loaded=total - rejected,
+                rows_rejected=rejected,
+                rejection_reasons=reasons[day],
+                ignored_columns=ignored[day],
+            )
+        )
+    return loads

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
 
 INTEGER_TYPES = ["int64", "Int64", "int32", "Int32"]
-TEXT_TYPES = ["str"]
+TEXT_TYPES = ["StringDtype"]
 RAW_COLUMNS = [*RAW_COLUMN_TYPES, "transaction_date"]
 
 

@@ -6,7 +6,9 @@ progress bars off, so checks log cleanly in scheduled, non-interactive runs.
 
 from __future__ import annotations
 
+import importlib
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,17 @@ if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
 
 UNEXPECTED_EXAMPLES = 5
+
+
+def prefetch_great_expectations() -> None:
+    """Start importing GE in a background thread.
+
+    The import takes seconds; an asset whose blocking check needs GE calls this first, so the
+    import overlaps the asset's own (GIL-releasing) DuckDB work instead of following it.
+    """
+    threading.Thread(
+        target=importlib.import_module, args=("great_expectations",), daemon=True
+    ).start()
 
 
 @dataclass(frozen=True)
@@ -79,8 +92,9 @@ def validate_frame(
     validation = context.validation_definitions.add(
         gx.ValidationDefinition(name=f"{suite_name}_validation", data=batch_definition, suite=suite)
     )
-    # GE 1.x does not know pandas 3's "str" dtype: hand it text columns as plain objects.
-    text_columns = {column: object for column in frame.columns if frame[column].dtype == "str"}
+    # GE 1.x does not recognise pandas 3's default "str" dtype; the nullable "string" dtype it
+    # knows keeps type checks per column instead of per value.
+    text_columns = {column: "string" for column in frame.columns if frame[column].dtype == "str"}
     result = validation.run(
         batch_parameters={"dataframe": frame.astype(text_columns)},
         result_format={

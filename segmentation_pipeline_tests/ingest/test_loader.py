@@ -9,7 +9,7 @@ from segmentation_pipeline.ingest.loader import (
     RAW_TABLE_DDL,
     REJECTED_TABLE_DDL,
     LandingFileError,
-    load_file,
+    load_files,
 )
 
 HEADER = (
@@ -36,7 +36,7 @@ def write(tmp_path: Path, text: str, name: str = "2025-11-01.csv") -> Path:
 
 def test_valid_file_loads_every_row(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     path = write(tmp_path, f"{HEADER}\n{GOOD}\n1000002,P00000001,M,55+,0,C,4+,1,20,12\n")
-    load = load_file(con, path, "2025-11-01")
+    load = load_files(con, {"2025-11-01": path})[0]
     assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (2, 2, 0)
     row = con.execute(
         "SELECT User_ID, Purchase, Stay_In_Current_City_Years, transaction_date "
@@ -55,7 +55,7 @@ def test_broken_rows_are_quarantined_with_line_and_reasons(
         tmp_path,
         f"{HEADER}\n{GOOD}\n{GOOD}\n1000003,P123,X,0-17,10,A,2,0,3,abc\n1000004,P00000001,M,0-17,10,A,2,0,3,\n",
     )
-    load = load_file(con, path, "2025-11-01")
+    load = load_files(con, {"2025-11-01": path})[0]
     assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (4, 1, 3)
     rejected = con.execute(
         "SELECT line_number, source_file, Purchase, reasons FROM raw.rejected_transactions "
@@ -76,8 +76,8 @@ def test_broken_rows_are_quarantined_with_line_and_reasons(
 
 def test_reloading_a_day_replaces_it(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     path = write(tmp_path, f"{HEADER}\n{GOOD}\n")
-    load_file(con, path, "2025-11-01")
-    load_file(con, path, "2025-11-01")
+    load_files(con, {"2025-11-01": path})
+    load_files(con, {"2025-11-01": path})
     assert con.execute("SELECT count(*) FROM raw.transactions").fetchone() == (1,)
 
 
@@ -90,9 +90,9 @@ def test_missing_column_names_the_file_and_columns(
     with pytest.raises(
         LandingFileError, match=r"2025-11-01.csv: required columns are missing: Purchase"
     ):
-        load_file(con, path, "2025-11-01")
+        load_files(con, {"2025-11-01": path})
 
 
 def test_missing_file_is_a_clear_error(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     with pytest.raises(LandingFileError, match="does not exist"):
-        load_file(con, tmp_path / "2025-11-09.csv", "2025-11-09")
+        load_files(con, {"2025-11-09": tmp_path / "2025-11-09.csv"})
