@@ -97,6 +97,11 @@ def segment_summary(settings: Settings) -> pd.DataFrame:
 def print_summary(settings: Settings) -> None:
     import duckdb
 
+    if not settings.warehouse_path.exists():
+        raise SystemExit(
+            f"No warehouse at {settings.warehouse_path} yet: run `segmentation sample` (or land "
+            "files) and `segmentation run` first."
+        )
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         counts = {
             table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -124,6 +129,24 @@ def _sample(args: argparse.Namespace, settings: Settings) -> None:
         f"Wrote {summary.rows:,} rows for {summary.customers:,} customers and "
         f"{summary.products:,} products in {len(summary.files)} daily files "
         f"({summary.first_day}..{summary.last_day}) to {settings.landing_dir}"
+    )
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> None:
+    from segmentation_pipeline.ingest.real_file import import_real_file
+
+    summary = import_real_file(Path(args.file), settings.landing_dir)
+    known = (
+        f"the published {summary.identified_as}"
+        if summary.identified_as
+        else "not one of the published copies (another file)"
+    )
+    print(f"{summary.source}: git blob {summary.blob_sha}, {known}")
+    if summary.ignored_columns:
+        print(f"Ignored columns: {', '.join(summary.ignored_columns)}")
+    print(
+        f"Landed {summary.rows:,} rows in {len(summary.files)} daily files "
+        f"({summary.files[0].stem}..{summary.files[-1].stem}) in {settings.landing_dir}"
     )
 
 
@@ -155,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-empty", action="store_true", help="do nothing when landing files already exist"
     )
     sample.set_defaults(handler=_sample)
+    imported = commands.add_parser(
+        "import", help="land your copy of the real Black Friday file as daily files"
+    )
+    imported.add_argument("file", help="walmart_data.csv or the train.csv variant")
+    imported.set_defaults(handler=_import)
     run = commands.add_parser("run", help="materialise every asset for all landed days")
     run.set_defaults(handler=_run)
     summary = commands.add_parser("summary", help="print the published segments")
@@ -177,6 +205,8 @@ def main(argv: list[str] | None = None) -> None:
         # The step's own exception says what went wrong (e.g. which landing file and why).
         cause = error.user_exception or error
         raise SystemExit(f"Run failed in {error.step_key}: {cause}") from error
+    except dg.Failure as error:
+        raise SystemExit(f"Run failed: {error.description}") from error
     except dg.DagsterError as error:
         raise SystemExit(f"Run failed: {error}") from error
 

@@ -9,6 +9,7 @@ from segmentation_pipeline.model.assets import segmentation_model
 from segmentation_pipeline.quality.checks import (
     customer_features_contract,
     customer_segments_contract,
+    raw_transactions_accounting,
     raw_transactions_contract,
 )
 from segmentation_pipeline.resources import DuckDBComputeEngine, ModelStore, Warehouse
@@ -26,6 +27,7 @@ defs = dg.Definitions(
     ],
     asset_checks=[
         raw_transactions_contract,
+        raw_transactions_accounting,
         customer_features_contract,
         customer_segments_contract,
     ],

@@ -41,3 +41,26 @@ def landed(data_dir: Settings, small_landing: Path) -> Settings:
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as test_instance:
         yield test_instance
+
+
+@pytest.fixture(scope="session")
+def materialised_template(
+    tmp_path_factory: pytest.TempPathFactory, small_landing: Path
+) -> Iterator[Path]:
+    """A data dir after one full `run_pipeline` of the small sample, built once per session."""
+    from segmentation_pipeline.cli import run_pipeline
+
+    data = tmp_path_factory.mktemp("materialised") / "data"
+    shutil.copytree(small_landing, data / "landing" / "transactions")
+    with pytest.MonkeyPatch.context() as patch, dg.instance_for_test() as test_instance:
+        patch.setenv(DATA_DIR_ENV, str(data))
+        results = run_pipeline(get_settings(), test_instance)
+        assert all(result.success for result in results)
+    yield data
+
+
+@pytest.fixture
+def materialised(data_dir: Settings, materialised_template: Path) -> Settings:
+    """A private copy of the fully materialised data dir (warehouse, models, landing files)."""
+    shutil.copytree(materialised_template, data_dir.data_dir, dirs_exist_ok=True)
+    return data_dir

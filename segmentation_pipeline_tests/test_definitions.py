@@ -47,6 +47,7 @@ def test_checks_are_blocking_and_described() -> None:
     checks = {key.name: graph.get_check_spec(key) for key in graph.asset_check_keys}
     assert set(checks) >= {
         "raw_transactions_contract",
+        "raw_transactions_accounting",
         "customer_features_contract",
         "customer_segments_contract",
     }

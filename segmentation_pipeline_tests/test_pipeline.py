@@ -27,13 +27,6 @@ def data_lines(settings: Settings) -> int:
     )
 
 
-@pytest.fixture
-def materialised(landed: Settings, instance: dg.DagsterInstance) -> Settings:
-    results = run_pipeline(landed, instance)
-    assert all(result.success for result in results)
-    return landed
-
-
 def test_contiguous_ranges() -> None:
     days = ["2025-11-01", "2025-11-02", "2025-11-04", "2025-11-05", "2025-11-09"]
     assert contiguous_ranges(days) == [
@@ -44,9 +37,11 @@ def test_contiguous_ranges() -> None:
 
 
 def test_everything_materialises_with_consistent_counts(
-    materialised: Settings, instance: dg.DagsterInstance
+    landed: Settings, instance: dg.DagsterInstance
 ) -> None:
-    settings = materialised
+    results = run_pipeline(landed, instance)
+    assert all(result.success for result in results)
+    settings = landed
     raw = table(
         settings, "SELECT count(*) AS n, count(DISTINCT User_ID) AS users FROM raw.transactions"
     )
@@ -73,6 +68,7 @@ def test_everything_materialises_with_consistent_counts(
     evaluations = instance.event_log_storage.get_asset_check_execution_history
     for asset, check in [
         ("raw_transactions", "raw_transactions_contract"),
+        ("raw_transactions", "raw_transactions_accounting"),
         ("customer_features", "customer_features_contract"),
         ("customer_segments", "customer_segments_contract"),
     ]:

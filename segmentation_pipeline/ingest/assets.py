@@ -6,10 +6,9 @@ import dagster as dg
 import pandas as pd
 
 from segmentation_pipeline.ingest.loader import (
-    RAW_TABLE_DDL,
-    REJECTED_TABLE_DDL,
     FileLoad,
     LandingFileError,
+    create_raw_tables,
     load_files,
 )
 from segmentation_pipeline.metadata import markdown_table, table_metadata
@@ -60,17 +59,24 @@ def raw_transactions(
     settings = get_settings()
     started = time.perf_counter()
     with warehouse.connect() as con:
-        con.execute(RAW_TABLE_DDL)
-        con.execute(REJECTED_TABLE_DDL)
-        with transaction(con):
-            loads = load_files(
-                con, {day: settings.landing_file(day) for day in context.partition_keys}
-            )
-            for load in loads:
-                _refuse_if_mostly_broken(load, config.max_rejected_share)
-                context.log.info(
-                    f"{load.day}: {load.rows_loaded} rows loaded, {load.rows_rejected} rejected"
+        create_raw_tables(con)
+        try:
+            with transaction(con):
+                loads = load_files(
+                    con, {day: settings.landing_file(day) for day in context.partition_keys}
                 )
+                for load in loads:
+                    _refuse_if_mostly_broken(load, config.max_rejected_share)
+                    context.log.info(
+                        f"{load.day}: {load.rows_loaded} rows loaded, {load.rows_rejected} rejected"
+                    )
+        except LandingFileError as error:
+            # A bad file stays bad: fail now (no retries) and say which file and why.
+            raise dg.Failure(
+                description=str(error),
+                metadata={"file": str(error.path), "problem": error.problem},
+                allow_retries=False,
+            ) from error
         metadata = table_metadata(
             con,
             RAW_TRANSACTIONS_TABLE,

@@ -6,6 +6,7 @@ Every data line of a file ends up in exactly one of `raw.transactions` (valid ro
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,12 +26,23 @@ RAW_TABLE_DDL = (
     + ", ".join(f"{column} {kind} NOT NULL" for column, kind in RAW_COLUMN_TYPES.items())
     + ", transaction_date DATE NOT NULL)"
 )
+LOADS_TABLE_DDL = (
+    "CREATE TABLE IF NOT EXISTS raw.landing_loads (transaction_date DATE NOT NULL, "
+    "source_file VARCHAR NOT NULL, file_sha256 VARCHAR NOT NULL, data_lines BIGINT NOT NULL, "
+    "rows_loaded BIGINT NOT NULL, rows_rejected BIGINT NOT NULL, ignored_columns VARCHAR[], "
+    "loaded_at TIMESTAMP NOT NULL)"
+)
 REJECTED_TABLE_DDL = (
     "CREATE TABLE IF NOT EXISTS raw.rejected_transactions ("
     "transaction_date DATE NOT NULL, source_file VARCHAR NOT NULL, line_number BIGINT NOT NULL, "
     + ", ".join(f"{column} VARCHAR" for column in SOURCE_COLUMNS)
     + ", reasons VARCHAR[] NOT NULL, rejected_at TIMESTAMP NOT NULL)"
 )
+
+
+def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in (RAW_TABLE_DDL, REJECTED_TABLE_DDL, LOADS_TABLE_DDL):
+        con.execute(ddl)
 
 
 class LandingFileError(ValueError):
@@ -48,6 +60,7 @@ class FileLoad:
 
     day: str
     path: Path
+    file_sha256: str
     data_lines: int
     rows_loaded: int
     rows_rejected: int
@@ -131,14 +144,28 @@ def _check_columns(path: Path, header: list[str]) -> list[str]:
     return [column for column in header if column not in SOURCE_COLUMNS]
 
 
+def file_fingerprint(path: Path) -> tuple[str, int]:
+    """SHA-256 of the file and its count of non-blank data lines, counted apart from the parser."""
+    digest = hashlib.sha256()
+    lines = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            digest.update(line)
+            lines += bool(line.strip())
+    return digest.hexdigest(), max(lines - 1, 0)
+
+
 def _parse_error(path: Path, error: duckdb.Error) -> LandingFileError:
-    problem = str(error).splitlines()[0]
-    if "unicode" in problem.lower() or "utf" in problem.lower():
+    message = str(error)
+    where = message.splitlines()[0]
+    if "unicode" in message.lower() or "utf-8" in message.lower():
         return LandingFileError(
-            path, "the file is not valid UTF-8 text", "Re-export it encoded as UTF-8."
+            path,
+            f"the file is not valid UTF-8 text ({where})",
+            "Re-export it encoded as UTF-8.",
         )
     return LandingFileError(
-        path, f"the file cannot be parsed as CSV ({problem})", "Fix or re-export the file."
+        path, f"the file cannot be parsed as CSV ({where})", "Fix or re-export the file."
     )
 
 
@@ -166,7 +193,7 @@ def stage_files(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> dict[
         # Name the culprit: retry the files one at a time.
         for path in paths:
             try:
-                con.execute(f"SELECT count(*) FROM {_read_csv_sql([path])}").fetchall()
+                con.execute(f"SELECT count(*) FROM ({_read_csv_sql([path])})").fetchall()
             except duckdb.Error as file_error:
                 raise _parse_error(path, file_error) from file_error
         raise _parse_error(paths[0], error) from error
@@ -211,10 +238,8 @@ def load_files(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> list[F
     classify_staged(con)
     days = list(files)
     con.execute("DELETE FROM raw.transactions WHERE CAST(transaction_date AS VARCHAR) IN ?", [days])
-    con.execute(
-        "DELETE FROM raw.rejected_transactions WHERE CAST(transaction_date AS VARCHAR) IN ?",
-        [days],
-    )
+    for table in ("raw.rejected_transactions", "raw.landing_loads"):
+        con.execute(f"DELETE FROM {table} WHERE CAST(transaction_date AS VARCHAR) IN ?", [days])
     typed = ", ".join(
         f"CAST(trim({column}) AS {kind})" for column, kind in RAW_COLUMN_TYPES.items()
     )
@@ -237,19 +262,31 @@ def load_files(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> list[F
         "FROM (SELECT day, unnest(reasons) AS reason FROM classified) GROUP BY ALL ORDER BY ALL"
     ).fetchall():
         reasons[day][rule] = int(count)
-    lines = {day: (int(total), int(rejected)) for day, total, rejected in counts}
+    parsed = {day: (int(total), int(rejected)) for day, total, rejected in counts}
     loads = []
     for day, path in files.items():
-        total, rejected = lines.get(day, (0, 0))
-        loads.append(
-            FileLoad(
-                day=day,
-                path=path,
-                data_lines=total,
-                rows_loaded=total - rejected,
-                rows_rejected=rejected,
-                rejection_reasons=reasons[day],
-                ignored_columns=ignored[day],
+        sha256, data_lines = file_fingerprint(path)
+        total, rejected = parsed.get(day, (0, 0))
+        if total != data_lines:
+            raise LandingFileError(
+                path,
+                f"{data_lines} data lines but {total} rows parsed (a quoted field with a line "
+                "break, or lines the CSV reader could not split)",
+                "Re-export the file with one record per line",
             )
+        load = FileLoad(
+            day=day,
+            path=path,
+            file_sha256=sha256,
+            data_lines=data_lines,
+            rows_loaded=total - rejected,
+            rows_rejected=rejected,
+            rejection_reasons=reasons[day],
+            ignored_columns=ignored[day],
         )
+        con.execute(
+            "INSERT INTO raw.landing_loads VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+            [day, str(path), sha256, data_lines, load.rows_loaded, rejected, ignored[day]],
+        )
+        loads.append(load)
     return loads

@@ -58,6 +58,66 @@ def raw_transactions_contract(
 
 
 @dg.asset_check(
+    asset=raw_transactions,
+    partitions_def=daily_partitions,
+    blocking=True,
+    pool=WAREHOUSE_POOL,
+    description="Nothing lost: per file, rows loaded + rows rejected = data lines in the file.",
+)
+def raw_transactions_accounting(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse
+) -> dg.AssetCheckResult:
+    """Reconcile each of the run's days: the file's data lines (counted apart from the parser)
+    against the rows in `raw.transactions` and `raw.rejected_transactions` for that day."""
+    days = context.partition_keys
+    ledger = warehouse.read_df(
+        f"""
+        WITH loaded AS (
+            SELECT transaction_date, count(*) AS in_raw FROM {RAW_TRANSACTIONS_TABLE}
+            WHERE transaction_date BETWEEN ? AND ? GROUP BY ALL
+        ), rejected AS (
+            SELECT transaction_date, count(*) AS in_quarantine FROM raw.rejected_transactions
+            WHERE transaction_date BETWEEN ? AND ? GROUP BY ALL
+        )
+        SELECT CAST(loads.transaction_date AS VARCHAR) AS day, loads.data_lines,
+            loads.rows_loaded, loads.rows_rejected,
+            coalesce(loaded.in_raw, 0) AS in_raw,
+            coalesce(rejected.in_quarantine, 0) AS in_quarantine
+        FROM raw.landing_loads AS loads
+        LEFT JOIN loaded USING (transaction_date)
+        LEFT JOIN rejected USING (transaction_date)
+        WHERE loads.transaction_date BETWEEN ? AND ?
+        ORDER BY day
+        """,
+        [days[0], days[-1]] * 3,
+    )
+    ledger["balanced"] = (
+        (ledger["rows_loaded"] + ledger["rows_rejected"] == ledger["data_lines"])
+        & (ledger["in_raw"] == ledger["rows_loaded"])
+        & (ledger["in_quarantine"] == ledger["rows_rejected"])
+    )
+    unrecorded = sorted(set(days) - set(ledger["day"]))
+    passed = bool(ledger["balanced"].all()) and not unrecorded
+    return dg.AssetCheckResult(
+        passed=passed,
+        description=(
+            f"{len(ledger)} files balanced: every data line loaded or quarantined"
+            if passed
+            else f"unbalanced days: {list(ledger.loc[~ledger['balanced'], 'day'])}, "
+            f"days without a load record: {unrecorded}"
+        ),
+        metadata={
+            "data_lines": int(ledger["data_lines"].sum()),
+            "rows_loaded": int(ledger["rows_loaded"].sum()),
+            "rows_rejected": int(ledger["rows_rejected"].sum()),
+            "days_unbalanced": int((~ledger["balanced"]).sum()),
+            "days_without_load_record": unrecorded,
+            "ledger": markdown_table(ledger, max_rows=len(ledger)),
+        },
+    )
+
+
+@dg.asset_check(
     asset=customer_features,
     blocking=True,
     pool=WAREHOUSE_POOL,

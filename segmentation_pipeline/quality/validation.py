@@ -155,6 +155,7 @@ def check_result(
             "expectations_failed": len(failed),
             "unexpected_total": int(table["unexpected_count"].sum()) if len(table) else 0,
             "results": markdown_table(table, max_rows=len(table)),
+            "expectation_results": dg.MetadataValue.json(table.to_dict(orient="records")),
             **(extra_metadata or {}),
         },
     )

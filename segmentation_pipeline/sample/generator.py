@@ -6,20 +6,23 @@ day files and dropped, so peak memory does not grow with `scale`.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 
+from segmentation_pipeline.landing import (
+    DEFAULT_FIRST_DAY,
+    DEFAULT_LAST_DAY,
+    day_files,
+    day_weights,
+    landing_days,
+)
 from segmentation_pipeline.sample.catalog import Catalog, build_catalog
 from segmentation_pipeline.sample.facts import load_facts
 from segmentation_pipeline.sample.population import build_population, plan_copies
-from segmentation_pipeline.settings import SOURCE_COLUMNS
 
 BLOCK_CUSTOMERS = 500
 # Concentration of each customer's Dirichlet category preferences around the global mix: low
@@ -27,10 +30,6 @@ BLOCK_CUSTOMERS = 500
 PREFERENCE_CONCENTRATION = 4.5
 # Plenty: 20 rounds bring a block's expected category mix to the global one within 1e-9.
 PREFERENCE_RAKING_ITERATIONS = 20
-# The last BLACK_FRIDAY_DAYS days of the range (Black Friday week) get this many times the rows
-# of an ordinary day.
-BLACK_FRIDAY_DAYS = 5
-BLACK_FRIDAY_WEIGHT = 3.0
 # Independent random streams per purpose, so that e.g. the catalog does not change with scale.
 _POPULATION_STREAM, _CATALOG_STREAM, _COPIES_STREAM, _BLOCK_STREAM = range(4)
 
@@ -52,8 +51,8 @@ def write_sample(
     *,
     seed: int = 42,
     scale: float = 1.0,
-    first_day: date = date(2025, 11, 1),
-    last_day: date = date(2025, 11, 28),
+    first_day: date = DEFAULT_FIRST_DAY,
+    last_day: date = DEFAULT_LAST_DAY,
 ) -> SampleSummary:
     """Write `landing_dir/YYYY-MM-DD.csv` for every day from `first_day` to `last_day`.
 
@@ -63,17 +62,13 @@ def write_sample(
     """
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
-    if last_day < first_day:
-        raise ValueError(f"last_day {last_day} is before first_day {first_day}")
     facts = load_facts()
     if round(facts["n_users"] * scale) == 0:
         raise ValueError(f"scale {scale} is too small to hold a single customer")
     population = build_population(facts, _rng(seed, _POPULATION_STREAM))
     catalog = build_catalog(facts, _rng(seed, _CATALOG_STREAM))
-    days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
-    day_weights = np.ones(len(days))
-    day_weights[-BLACK_FRIDAY_DAYS:] = BLACK_FRIDAY_WEIGHT
-    day_weights /= day_weights.sum()
+    days = landing_days(first_day, last_day)
+    weights = day_weights(len(days))
 
     landing_dir = Path(landing_dir)
     landing_dir.mkdir(parents=True, exist_ok=True)
@@ -81,13 +76,13 @@ def write_sample(
     demographics = population.demographic_text()
     sold = np.zeros(len(catalog.product_ids), dtype=bool)
     rows = customers = 0
-    with _day_files(files) as outs:
+    with day_files(files) as outs:
         for copy in plan_copies(population, scale, _rng(seed, _COPIES_STREAM)):
             for block, start in enumerate(range(0, len(copy.members), BLOCK_CUSTOMERS)):
                 rng = _rng(seed, _BLOCK_STREAM, copy.index, block)
                 window = slice(start, start + BLOCK_CUSTOMERS)
                 customer, product, purchase = _block_rows(copy.txn_counts[window], catalog, rng)
-                day = rng.choice(len(days), size=len(product), p=day_weights)
+                day = rng.choice(len(days), size=len(product), p=weights)
                 if copy.index == 0 and block == 0 and len(day) >= len(days):
                     # Every day file gets rows, however small the sample.
                     day[rng.choice(len(day), len(days), replace=False)] = np.arange(len(days))
@@ -171,31 +166,6 @@ def _cap_to_catalog(
             per_category[customer] += moved
             excess[customer] -= moved.sum()
     return per_category
-
-
-@contextmanager
-def _day_files(paths: list[Path]) -> Iterator[list[TextIO]]:
-    """Open the day files, with header, under temporary names; rename them if all succeed.
-
-    A landing sensor globbing ????-??-??.csv thus never sees a half-written day, and a failed run
-    leaves the previous files of those days untouched.
-    """
-    partials = [path.with_name(path.name + ".partial") for path in paths]
-    try:
-        with ExitStack() as stack:
-            outs = [
-                stack.enter_context(partial.open("w", encoding="utf-8", newline="\n"))
-                for partial in partials
-            ]
-            for out in outs:
-                out.write(",".join(SOURCE_COLUMNS) + "\n")
-            yield outs
-        for partial, path in zip(partials, paths, strict=True):
-            os.replace(partial, path)
-    except BaseException:
-        for partial in partials:
-            partial.unlink(missing_ok=True)
-        raise
 
 
 def _csv_lines(

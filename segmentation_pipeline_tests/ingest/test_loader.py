@@ -6,9 +6,8 @@ import duckdb
 import pytest
 
 from segmentation_pipeline.ingest.loader import (
-    RAW_TABLE_DDL,
-    REJECTED_TABLE_DDL,
     LandingFileError,
+    create_raw_tables,
     load_files,
 )
 
@@ -23,8 +22,7 @@ GOOD = "1000001,P00069042,F,0-17,10,A,2,0,3,8370"
 def con() -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect()
     connection.execute("CREATE SCHEMA raw")
-    connection.execute(RAW_TABLE_DDL)
-    connection.execute(REJECTED_TABLE_DDL)
+    create_raw_tables(connection)
     return connection
 
 

@@ -1,0 +1,62 @@
+"""Writing landing files: the calendar of daily drops and an all-or-nothing multi-file writer.
+
+Shared by the sample generator and `segmentation import`, so both land files the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from segmentation_pipeline.settings import SOURCE_COLUMNS
+
+DEFAULT_FIRST_DAY = date(2025, 11, 1)
+DEFAULT_LAST_DAY = date(2025, 11, 28)  # Black Friday 2025
+# The last BLACK_FRIDAY_DAYS days of the range (Black Friday week) get this many times the rows
+# of an ordinary day.
+BLACK_FRIDAY_DAYS = 5
+BLACK_FRIDAY_WEIGHT = 3.0
+
+
+def landing_days(first_day: date, last_day: date) -> list[date]:
+    if last_day < first_day:
+        raise ValueError(f"last_day {last_day} is before first_day {first_day}")
+    return [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
+
+
+def day_weights(days: int) -> np.ndarray:
+    """Each day's share of the rows: Black Friday week is heavier than ordinary days."""
+    weights = np.ones(days)
+    weights[-BLACK_FRIDAY_DAYS:] = BLACK_FRIDAY_WEIGHT
+    return weights / weights.sum()
+
+
+@contextmanager
+def day_files(paths: list[Path]) -> Iterator[list[TextIO]]:
+    """Open the day files, with header, under temporary names; rename them if all succeed.
+
+    A landing sensor globbing ????-??-??.csv thus never sees a half-written day, and a failed run
+    leaves the previous files of those days untouched.
+    """
+    partials = [path.with_name(path.name + ".partial") for path in paths]
+    try:
+        with ExitStack() as stack:
+            outs = [
+                stack.enter_context(partial.open("w", encoding="utf-8", newline="\n"))
+                for partial in partials
+            ]
+            for out in outs:
+                out.write(",".join(SOURCE_COLUMNS) + "\n")
+            yield outs
+        for partial, path in zip(partials, paths, strict=True):
+            os.replace(partial, path)
+    except BaseException:
+        for partial in partials:
+            partial.unlink(missing_ok=True)
+        raise
