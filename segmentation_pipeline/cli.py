@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 import warnings
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -20,21 +20,6 @@ from segmentation_pipeline.settings import (
     get_settings,
 )
 
-PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
-PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
-
-
-def contiguous_ranges(days: list[str]) -> list[tuple[str, str]]:
-    """Group sorted ISO days into runs of consecutive days: each becomes one backfill run."""
-    ranges: list[tuple[str, str]] = []
-    for day in days:
-        if ranges and date.fromisoformat(day) - date.fromisoformat(ranges[-1][1]) == timedelta(1):
-            ranges[-1] = (ranges[-1][0], day)
-        else:
-            ranges.append((day, day))
-    return ranges
-
-
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -48,7 +33,8 @@ def ensure_dagster_home() -> Path:
 def run_pipeline(
     settings: Settings, instance: dg.DagsterInstance
 ) -> list[dg.ExecuteInProcessResult]:
-    """Load every landed day (one run per contiguous range), then rebuild everything downstream."""
+    """Load every landed day (one run per contiguous range) and rebuild everything downstream."""
+    from segmentation_pipeline.automation import contiguous_ranges, range_tags
     from segmentation_pipeline.definitions import defs
 
     days = settings.landed_days()
@@ -64,21 +50,17 @@ def run_pipeline(
             f"{', '.join(early)}. Set SEGMENTATION_PARTITION_START to the first day."
         )
     results = []
-    for first, last in contiguous_ranges(days):
-        print(f"Loading {first}..{last}", flush=True)
+    ranges = contiguous_ranges(days)
+    # Earlier gaps load on their own; the last range loads and rebuilds the marts in one run.
+    for index, (first, last) in enumerate(ranges):
+        last_range = index == len(ranges) - 1
+        print(f"Loading {first}..{last}" + (" and rebuilding the marts" if last_range else ""))
+        job = defs.resolve_job_def("refresh_job" if last_range else "ingest_job")
         results.append(
-            defs.resolve_job_def("ingest_job").execute_in_process(
-                instance=instance,
-                tags={PARTITION_RANGE_START_TAG: first, PARTITION_RANGE_END_TAG: last},
-                run_config=QUIET_RUN_CONFIG,
+            job.execute_in_process(
+                instance=instance, tags=range_tags(first, last), run_config=QUIET_RUN_CONFIG
             )
         )
-    print("Building features, model, segments and profiles", flush=True)
-    results.append(
-        defs.resolve_job_def("segmentation_job").execute_in_process(
-            instance=instance, run_config=QUIET_RUN_CONFIG
-        )
-    )
     return results
 
 
@@ -161,6 +143,46 @@ def _summary(args: argparse.Namespace, settings: Settings) -> None:
     print_summary(settings)
 
 
+def _model_list(args: argparse.Namespace, settings: Settings) -> None:
+    from segmentation_pipeline.resources import ModelStore
+
+    store = ModelStore(root=str(settings.models_dir))
+    cards = store.list_cards()
+    if not cards:
+        raise SystemExit(f"No model versions in {settings.models_dir}: run `segmentation run`.")
+    current = store.current_version_or_none()
+    versions = pd.DataFrame(
+        [
+            {
+                "current": "*" if card["version"] == current else "",
+                "version": card["version"],
+                "k": card["k"],
+                "data_window": "{first_day}..{last_day}".format(**card["data_window"]),
+                "customers": card["rows"],
+                "fitted_at": card.get("fitted_at", "-"),
+                "previous": (card.get("lineage") or {}).get("previous_version") or "-",
+            }
+            for card in cards
+        ]
+    )
+    print(versions.to_string(index=False))
+
+
+def _model_restore(args: argparse.Namespace, settings: Settings) -> None:
+    from segmentation_pipeline.model.assets import REFIT_EVERY_DAYS
+    from segmentation_pipeline.resources import ModelStore
+
+    try:
+        replaced = ModelStore(root=str(settings.models_dir)).restore(args.version)
+    except ValueError as error:
+        raise SystemExit(str(error)) from error
+    print(
+        f"Current model: {args.version} (was {replaced}). The next run scores customers with it; "
+        f"with refit 'auto' it is refitted if its data ends {REFIT_EVERY_DAYS} or more days "
+        "before today's."
+    )
+
+
 def _ui(args: argparse.Namespace, settings: Settings) -> None:
     ensure_dagster_home()
     subprocess.run(["dagster", "dev", "--host", args.host, "--port", str(args.port)], check=True)
@@ -187,6 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
     summary = commands.add_parser("summary", help="print the published segments")
     summary.set_defaults(handler=_summary)
+    model = commands.add_parser("model", help="list the kept model versions or restore one")
+    model_commands = model.add_subparsers(dest="model_command", required=True)
+    listing = model_commands.add_parser("list", help="every kept version, * marks the current one")
+    listing.set_defaults(handler=_model_list)
+    restore = model_commands.add_parser("restore", help="make an earlier version current again")
+    restore.add_argument("version", help="a version from `segmentation model list`")
+    restore.set_defaults(handler=_model_restore)
     ui = commands.add_parser("ui", help="start the Dagster UI (dagster dev) on this project")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)

@@ -2,7 +2,13 @@
 
 import dagster as dg
 
-from segmentation_pipeline.automation import ingest_job, segmentation_job
+from segmentation_pipeline.automation import (
+    ingest_job,
+    landing_sensor,
+    nightly_refresh,
+    refresh_job,
+    segmentation_job,
+)
 from segmentation_pipeline.features.assets import customer_features
 from segmentation_pipeline.ingest.assets import raw_transactions
 from segmentation_pipeline.model.assets import segmentation_model
@@ -12,6 +18,9 @@ from segmentation_pipeline.quality.checks import (
     raw_transactions_accounting,
     raw_transactions_contract,
 )
+from segmentation_pipeline.quality.drift import feature_drift, segment_drift
+from segmentation_pipeline.quality.stability import segment_stability
+from segmentation_pipeline.reporting.assets import segment_report
 from segmentation_pipeline.resources import DuckDBComputeEngine, ModelStore, Warehouse
 from segmentation_pipeline.segments.assets import customer_segments, segment_profiles
 
@@ -24,14 +33,20 @@ defs = dg.Definitions(
         segmentation_model,
         customer_segments,
         segment_profiles,
+        segment_report,
     ],
     asset_checks=[
         raw_transactions_contract,
         raw_transactions_accounting,
         customer_features_contract,
         customer_segments_contract,
+        segment_stability,
+        segment_drift,
+        feature_drift,
     ],
-    jobs=[ingest_job, segmentation_job],
+    jobs=[ingest_job, segmentation_job, refresh_job],
+    schedules=[nightly_refresh],
+    sensors=[landing_sensor],
     resources={
         "warehouse": warehouse,
         "compute_engine": DuckDBComputeEngine(warehouse=warehouse),

@@ -7,7 +7,7 @@ same Definitions serve `make run`, `dagster dev` and tests pointed at a temporar
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -56,12 +56,21 @@ class Warehouse(dg.ConfigurableResource):
 
     @staticmethod
     def replace_table_from_frame(
-        con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
+        con: duckdb.DuckDBPyConnection,
+        table: str,
+        frame: pd.DataFrame,
+        statements_before: Sequence[str] = (),
     ) -> None:
-        """Swap `table` for `frame`'s rows in one transaction: readers see old or new only."""
+        """Swap `table` for `frame`'s rows in one transaction: readers see old or new only.
+
+        `statements_before` run first in the same transaction (e.g. keeping the outgoing rows
+        for comparison); they can read the incoming rows as `incoming_frame`.
+        """
         con.register("incoming_frame", frame)
         try:
             with transaction(con):
+                for statement in statements_before:
+                    con.execute(statement)
                 con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM incoming_frame")
         finally:
             con.unregister("incoming_frame")
@@ -106,7 +115,12 @@ class DuckDBComputeEngine(dg.ConfigurableResource):
 
 
 class ModelStore(dg.ConfigurableResource):
-    """Versioned model folders `models/<version>/` (model + JSON card) and a `current` pointer."""
+    """Versioned model folders `models/<version>/` and a `current.json` pointer.
+
+    A version folder holds `model.joblib` and `model_card.json`, written once and never
+    overwritten, plus JSON sidecars computed later for that version (e.g. `stability.json`).
+    Every version is kept, so the pointer can be moved back to any of them (`restore`).
+    """
 
     root: str = ""
 
@@ -114,35 +128,79 @@ class ModelStore(dg.ConfigurableResource):
     def path(self) -> Path:
         return Path(self.root) if self.root else get_settings().models_dir
 
+    @property
+    def _pointer(self) -> Path:
+        return self.path / "current.json"
+
     def version_dir(self, version: str) -> Path:
         return self.path / version
 
+    def has_version(self, version: str) -> bool:
+        return (self.version_dir(version) / "model_card.json").exists()
+
     def save(self, version: str, model: Any, card: dict[str, Any]) -> Path:
+        """Write a new version and make it current."""
         import joblib  # sklearn's own persistence; imported here to keep module load light
 
         folder = self.version_dir(version)
         folder.mkdir(parents=True, exist_ok=True)
         joblib.dump(model, folder / "model.joblib")
-        (folder / "model_card.json").write_text(json.dumps(card, indent=2, sort_keys=True))
-        # Write the pointer last so readers never see a half-written version.
-        pointer = self.path / "current.json"
-        tmp = pointer.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"version": version}))
-        tmp.replace(pointer)
+        self.save_json(version, "model_card", card)
+        # Move the pointer last so readers never see a half-written version.
+        self._point_to(version)
         return folder
 
+    def _point_to(self, version: str) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        tmp = self._pointer.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"version": version}))
+        tmp.replace(self._pointer)
+
+    def current_version_or_none(self) -> str | None:
+        if not self._pointer.exists():
+            return None
+        return json.loads(self._pointer.read_text())["version"]
+
     def current_version(self) -> str:
-        pointer = self.path / "current.json"
-        if not pointer.exists():
+        version = self.current_version_or_none()
+        if version is None:
             raise FileNotFoundError(
-                f"No model has been fitted yet ({pointer} is missing): "
+                f"No model has been fitted yet ({self._pointer} is missing): "
                 "materialise `segmentation_model` first."
             )
-        return json.loads(pointer.read_text())["version"]
+        return version
+
+    def restore(self, version: str) -> str | None:
+        """Make an existing `version` current again; returns the version it replaces."""
+        if not self.has_version(version):
+            known = ", ".join(card["version"] for card in self.list_cards()) or "none"
+            raise ValueError(f"No model version {version!r} in {self.path} (known: {known})")
+        previous = self.current_version_or_none()
+        self._point_to(version)
+        return previous
+
+    def list_cards(self) -> list[dict[str, Any]]:
+        """Every kept version's card, oldest data window first (then fitting time)."""
+        cards = [json.loads(path.read_text()) for path in self.path.glob("*/model_card.json")]
+        return sorted(
+            cards, key=lambda card: (card["data_window"]["last_day"], card.get("fitted_at", ""))
+        )
+
+    def save_json(self, version: str, name: str, payload: dict[str, Any]) -> None:
+        (self.version_dir(version) / f"{name}.json").write_text(
+            json.dumps(payload, indent=2, sort_keys=True)
+        )
+
+    def load_json(self, version: str, name: str) -> dict[str, Any] | None:
+        path = self.version_dir(version) / f"{name}.json"
+        return json.loads(path.read_text()) if path.exists() else None
 
     def load_card(self, version: str | None = None) -> dict[str, Any]:
-        folder = self.version_dir(version or self.current_version())
-        return json.loads((folder / "model_card.json").read_text())
+        version = version or self.current_version()
+        card = self.load_json(version, "model_card")
+        if card is None:
+            raise FileNotFoundError(f"No model card for version {version} in {self.path}")
+        return card
 
     def load(self, version: str | None = None) -> tuple[Any, dict[str, Any]]:
         import joblib

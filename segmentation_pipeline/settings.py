@@ -12,6 +12,8 @@ from pathlib import Path
 
 DATA_DIR_ENV = "SEGMENTATION_DATA_DIR"
 PARTITION_START_ENV = "SEGMENTATION_PARTITION_START"
+SCHEDULE_CRON_ENV = "SEGMENTATION_SCHEDULE_CRON"
+SCHEDULE_TIMEZONE_ENV = "SEGMENTATION_SCHEDULE_TIMEZONE"
 
 DEFAULT_PARTITION_START = "2025-11-01"
 
@@ -61,10 +63,12 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the product keeps its files, and which days exist."""
+    """Where the product keeps its files, which days exist, and when the nightly run starts."""
 
     data_dir: Path
     partition_start: date
+    schedule_cron: str = "0 2 * * *"
+    schedule_timezone: str = "UTC"
 
     @property
     def landing_dir(self) -> Path:
@@ -99,4 +103,6 @@ def get_settings() -> Settings:
         partition_start=date.fromisoformat(
             os.environ.get(PARTITION_START_ENV, DEFAULT_PARTITION_START)
         ),
+        schedule_cron=os.environ.get(SCHEDULE_CRON_ENV, Settings.schedule_cron),
+        schedule_timezone=os.environ.get(SCHEDULE_TIMEZONE_ENV, Settings.schedule_timezone),
     )

@@ -10,6 +10,7 @@ EXPECTED_ASSETS = {
     "segmentation_model",
     "customer_segments",
     "segment_profiles",
+    "segment_report",
 }
 
 
@@ -39,6 +40,7 @@ def test_lineage_runs_in_one_direction() -> None:
         "segmentation_model": {"customer_features"},
         "customer_segments": {"segmentation_model"},
         "segment_profiles": {"customer_segments"},
+        "segment_report": {"segment_profiles"},
     }
 
 

@@ -5,12 +5,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from segmentation_pipeline.cli import (
-    PARTITION_RANGE_END_TAG,
-    PARTITION_RANGE_START_TAG,
-    contiguous_ranges,
-    run_pipeline,
-)
+from segmentation_pipeline.automation import contiguous_ranges, range_tags
+from segmentation_pipeline.cli import run_pipeline
 from segmentation_pipeline.definitions import defs
 from segmentation_pipeline.resources import ModelStore
 from segmentation_pipeline.settings import Settings
@@ -101,21 +97,27 @@ def test_same_input_gives_the_same_segments(
 
 
 def test_k_can_be_pinned_by_config(materialised: Settings, instance: dg.DagsterInstance) -> None:
+    before = ModelStore().load_card()
     result = defs.resolve_job_def("segmentation_job").execute_in_process(
         instance=instance,
         run_config={"ops": {"segmentation_model": {"config": {"k": 3}}}},
     )
     assert result.success
     profiles = table(materialised, "SELECT segment_id FROM marts.segment_profiles")
-    assert sorted(profiles["segment_id"]) == [0, 1, 2]
-    assert ModelStore().load_card()["k"] == 3
+    card = ModelStore().load_card()
+    assert card["k"] == 3 == len(profiles)
+    # A new K is a refit: its segments carry the ids of the previous segments they match.
+    assert card["lineage"]["previous_version"] == before["version"]
+    kept = {int(segment) for segment in card["lineage"]["matched"]}
+    assert set(profiles["segment_id"]) == kept | set(card["lineage"]["new"])
+    assert kept <= {int(segment) for segment in before["segment_names"]}
 
 
 def test_a_range_of_days_is_one_run(landed: Settings, instance: dg.DagsterInstance) -> None:
     days = landed.landed_days()
     result = defs.resolve_job_def("ingest_job").execute_in_process(
         instance=instance,
-        tags={PARTITION_RANGE_START_TAG: days[0], PARTITION_RANGE_END_TAG: days[4]},
+        tags=range_tags(days[0], days[4]),
     )
     assert result.success
     loaded = table(landed, "SELECT DISTINCT transaction_date FROM raw.transactions")

@@ -17,6 +17,8 @@ from segmentation_pipeline.quality.validation import prefetch_great_expectations
 from segmentation_pipeline.resources import Warehouse, transaction
 from segmentation_pipeline.settings import RAW_TRANSACTIONS_TABLE, WAREHOUSE_POOL, get_settings
 
+LANDING_SHA256_METADATA_KEY = "landing_file_sha256"
+
 
 class RawTransactionsConfig(dg.Config):
     """How much breakage a file may carry before the whole day is refused."""
@@ -111,6 +113,9 @@ def raw_transactions(
             "rows_rejected": rejected,
             "data_lines": int(files["data_lines"].sum()),
             "rejection_reasons": reasons,
+            # Which content each day was loaded from: the landing sensor and the nightly
+            # schedule skip a file whose content is already loaded.
+            LANDING_SHA256_METADATA_KEY: {load.day: load.file_sha256 for load in loads},
             "files": markdown_table(files, max_rows=len(files)),
             "seconds": round(time.perf_counter() - started, 3),
         }

@@ -21,3 +21,10 @@ DEMOGRAPHIC_FEATURES: tuple[str, ...] = ("gender", "age", "city_category", "mari
 DEMOGRAPHIC_WEIGHT = 0.5
 MODEL_FEATURES: tuple[str, ...] = LOG_FEATURES + LINEAR_FEATURES + DEMOGRAPHIC_FEATURES
 KMEANS_RESTARTS = 10
+
+# Stability (Hennig's clusterboot): refit on STABILITY_SUBSAMPLES random subsamples of
+# STABILITY_FRACTION of the customers, each with fewer K-Means restarts than the model (5 keeps a
+# bad local optimum from passing for instability; 3 did not, on the sample) to bound the cost.
+STABILITY_SUBSAMPLES = 20
+STABILITY_FRACTION = 0.8
+STABILITY_RESTARTS = 5

@@ -53,13 +53,24 @@ def model_inputs(features: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def kmeans(k: int, random_state: int) -> KMeans:
-    return KMeans(n_clusters=k, n_init=KMEANS_RESTARTS, random_state=random_state)
+def kmeans(k: int, random_state: int, restarts: int = KMEANS_RESTARTS) -> KMeans:
+    return KMeans(n_clusters=k, n_init=restarts, random_state=random_state)
+
+
+def build_pipeline(k: int, random_state: int, restarts: int = KMEANS_RESTARTS) -> Pipeline:
+    """Encoding and scaling, then K-Means: what the model and the stability refits fit."""
+    return Pipeline(
+        [("preprocess", build_preprocessor()), ("kmeans", kmeans(k, random_state, restarts))]
+    )
 
 
 @dataclass
 class SegmentationModel:
-    """A fitted pipeline plus the mapping from K-Means labels to value-ordered segment ids."""
+    """A fitted pipeline plus the mapping from K-Means labels to segment ids.
+
+    For a first model the ids are ordered by value (0 spends most); a refit carries the previous
+    model's ids over to the segments it matches (see `model/alignment.py`).
+    """
 
     pipeline: Pipeline
     segment_of_label: dict[int, int]
@@ -79,7 +90,7 @@ class SegmentationModel:
 
 def fit_model(features: pd.DataFrame, k: int, random_state: int) -> SegmentationModel:
     """Fit the pipeline with K segments; segment 0 is the one whose customers spend most."""
-    pipeline = Pipeline([("preprocess", build_preprocessor()), ("kmeans", kmeans(k, random_state))])
+    pipeline = build_pipeline(k, random_state)
     # Stable row order: the same customers in another order give the same model.
     ordered = features.sort_values("user_id", kind="stable").reset_index(drop=True)
     labels = pipeline.fit_predict(model_inputs(ordered))

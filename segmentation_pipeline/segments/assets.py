@@ -8,8 +8,20 @@ import pandas as pd
 
 from segmentation_pipeline.metadata import markdown_table, table_metadata
 from segmentation_pipeline.model.assets import segmentation_model
+from segmentation_pipeline.model.spec import DEMOGRAPHIC_FEATURES
+from segmentation_pipeline.reporting.plots import (
+    demographic_mix_plot,
+    profile_heatmap_plot,
+    projection_plot,
+    segment_sizes_plot,
+)
 from segmentation_pipeline.resources import ModelStore, Warehouse
-from segmentation_pipeline.segments.profiling import profile_segments
+from segmentation_pipeline.segments.profiling import (
+    distinguishing_features,
+    profile_segments,
+    standardised_differences,
+)
+from segmentation_pipeline.segments.snapshots import SEGMENT_SNAPSHOTS_TABLE, rotate_snapshots_sql
 from segmentation_pipeline.settings import (
     CUSTOMER_FEATURES_TABLE,
     CUSTOMER_SEGMENTS_TABLE,
@@ -31,9 +43,16 @@ def customer_segments(
 ) -> dg.MaterializeResult:
     """Every customer's segment: `marts.customer_segments`, one row per customer.
 
-    Columns: user_id, segment_id (0 = the highest-value segment), segment_name (from the model
-    card), distance_to_centroid (in the model's scaled feature space), model_version, scored_at.
+    Scores every customer in `marts.customer_features` (new and changed ones included) with the
+    current model, whether it was refitted tonight or kept. Columns: user_id, segment_id (stable
+    across model versions; the first model numbers segments by value, 0 = highest),
+    segment_name (from the model card), distance_to_centroid (in the model's scaled feature
+    space), model_version (the version that scored the customer), scored_at. In the same
+    transaction, `marts.segment_snapshots` keeps the previous scoring for the drift checks.
     """
+    # scikit-learn is imported here, not at module load, to keep the code location quick to load.
+    from segmentation_pipeline.model.training import model_inputs
+
     started = time.perf_counter()
     model, card = model_store.load()
     features = warehouse.read_df(f"SELECT * FROM {CUSTOMER_FEATURES_TABLE} ORDER BY user_id")
@@ -49,15 +68,24 @@ def customer_segments(
         }
     )
     with warehouse.connect() as con:
-        warehouse.replace_table_from_frame(con, CUSTOMER_SEGMENTS_TABLE, segments)
+        warehouse.replace_table_from_frame(
+            con, CUSTOMER_SEGMENTS_TABLE, segments, statements_before=rotate_snapshots_sql()
+        )
         metadata = table_metadata(con, CUSTOMER_SEGMENTS_TABLE)
     sizes = segments.groupby(["segment_id", "segment_name"]).size().rename("customers")
     context.log.info(f"{len(segments)} customers scored with model {card['version']}")
+    projection = projection_plot(
+        model.pipeline["preprocess"].transform(model_inputs(features)),
+        segment_ids,
+        card["config"]["random_state"],
+    )
     return dg.MaterializeResult(
         metadata={
             **metadata,
             "model_version": card["version"],
             "segment_sizes": markdown_table(sizes.reset_index(), max_rows=len(sizes)),
+            "snapshots_table": SEGMENT_SNAPSHOTS_TABLE,
+            "projection_plot": projection.metadata(),
             "seconds": round(time.perf_counter() - started, 3),
         }
     )
@@ -78,9 +106,10 @@ def segment_profiles(
 
     Customers and share, revenue and share, average spend, frequency and ticket, dominant
     demographics with their shares, top product categories, the readable name, the high-value
-    flag (average spend at least 1.25x the average customer's) and recommended actions:
-    personalised campaigns, omnichannel for younger segments, segment pricing and offers,
-    loyalty and retention for high spenders.
+    flag (average spend at least 1.25x the average customer's), recommended actions
+    (personalised campaigns, omnichannel for younger segments, segment pricing and offers,
+    loyalty and retention for high spenders) and `distinguishing_features`: the 5 features
+    furthest from all customers in standard deviations, with their sign.
     """
     started = time.perf_counter()
     members = warehouse.read_df(
@@ -90,6 +119,9 @@ def segment_profiles(
     )
     identity = members.groupby("segment_id")[["segment_name", "model_version"]].first()
     profiles = profile_segments(members).join(identity, on="segment_id")
+    profiles["distinguishing_features"] = profiles["segment_id"].map(
+        distinguishing_features(members)
+    )
     leading = [
         "segment_id",
         "segment_name",
@@ -109,6 +141,9 @@ def segment_profiles(
     summary = profiles[
         ["segment_id", "segment_name", "customers", "revenue_share", "avg_spend", "high_value"]
     ]
+    explanations = profiles[["segment_id", "segment_name"]].assign(
+        distinguishing_features=profiles["distinguishing_features"].str.join("; ")
+    )
     context.log.info("\n" + summary.to_string(index=False))
     return dg.MaterializeResult(
         metadata={
@@ -116,6 +151,10 @@ def segment_profiles(
             "segments": len(profiles),
             "high_value_segments": int(profiles["high_value"].sum()),
             "summary": markdown_table(summary, max_rows=len(summary)),
+            "distinguishing_features": markdown_table(explanations, max_rows=len(explanations)),
+            "sizes_plot": segment_sizes_plot(profiles).metadata(),
+            "profile_heatmap": profile_heatmap_plot(standardised_differences(members)).metadata(),
+            "demographic_mix": demographic_mix_plot(members, DEMOGRAPHIC_FEATURES).metadata(),
             "seconds": round(time.perf_counter() - started, 3),
         }
     )

@@ -4,6 +4,12 @@ Works on "members": the customer features with each customer's segment_id. The m
 names segments from its training members (names belong to the model, so they carry over to
 score-only runs); the `segment_profiles` asset profiles today's members under those names.
 
+Explanations: for each segment, the features that tell it apart most, by standardised centroid
+difference (segment mean - mean of all customers) / standard deviation of all customers, over
+the behaviour, the spend share of every category and the model's demographics (as 0/1
+indicators, e.g. `city_category=C`); the DISTINGUISHING_FEATURES largest in absolute value, with
+their sign, e.g. "avg_ticket +1.42 sd".
+
 Naming rules (documented in the README):
 - value tier from the segment's average spend per customer against all customers' average:
   >= HIGH_VALUE_SPEND_RATIO -> "High-value" (the high-value flag), >= 0.5 -> "Mid-value",
@@ -17,9 +23,11 @@ Naming rules (documented in the README):
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from segmentation_pipeline.features.sql import CATEGORY_SHARE_COLUMNS
+from segmentation_pipeline.model.spec import DEMOGRAPHIC_FEATURES
 from segmentation_pipeline.settings import AGE_BANDS, HIGH_VALUE_SPEND_RATIO, PRODUCT_CATEGORIES
 
 AGE_COVERAGE = 0.6
@@ -34,6 +42,17 @@ PROFILED_DEMOGRAPHICS = (
 )
 TOP_CATEGORIES = 3
 SIGNATURE_LIFT = 1.3
+BEHAVIOUR_FEATURES = (
+    "transactions",
+    "total_spend",
+    "avg_ticket",
+    "spend_per_active_day",
+    "distinct_products",
+    "distinct_categories",
+    "active_days",
+)
+PROFILE_FEATURES = BEHAVIOUR_FEATURES + CATEGORY_SHARE_COLUMNS
+DISTINGUISHING_FEATURES = 5
 
 
 def value_tier(spend_ratio: float) -> str:
@@ -182,3 +201,30 @@ def name_segments(members: pd.DataFrame, profile: pd.DataFrame) -> dict[int, str
             word = {"M": "mostly men", "F": "mostly women"}.get(genders[segment], "")
             names[segment] += f" ({word})" if qualifier == "gender" else f" (segment {segment})"
     return names
+
+
+def standardised_differences(
+    members: pd.DataFrame, columns: tuple[str, ...] = PROFILE_FEATURES
+) -> pd.DataFrame:
+    """(segment mean - overall mean) / overall std, segments x columns; 0 for a constant column."""
+    values = members[list(columns)].astype(float)
+    spread = values.std(ddof=0).replace(0.0, np.inf)
+    return (values.groupby(members["segment_id"]).mean() - values.mean()) / spread
+
+
+def distinguishing_features(
+    members: pd.DataFrame, top: int = DISTINGUISHING_FEATURES
+) -> dict[int, list[str]]:
+    """Per segment, the `top` features furthest from all customers, e.g. "avg_ticket +1.42 sd"."""
+    indicators = pd.get_dummies(
+        members[list(DEMOGRAPHIC_FEATURES)].astype(str), prefix_sep="=", dtype=float
+    )
+    explained = pd.concat([members[["segment_id", *PROFILE_FEATURES]], indicators], axis=1)
+    differences = standardised_differences(explained, PROFILE_FEATURES + tuple(indicators.columns))
+    return {
+        int(segment): [
+            f"{feature} {row[feature]:+.2f} sd"
+            for feature in row.abs().sort_values(ascending=False, kind="stable").index[:top]
+        ]
+        for segment, row in differences.iterrows()
+    }

@@ -6,10 +6,12 @@ import pytest
 from segmentation_pipeline.features.sql import CATEGORY_SHARE_COLUMNS, category_share_column
 from segmentation_pipeline.segments.profiling import (
     age_span,
+    distinguishing_features,
     frequency_word,
     name_segments,
     profile_segments,
     recommended_actions,
+    standardised_differences,
     value_tier,
 )
 
@@ -108,3 +110,46 @@ def test_recommended_actions_follow_the_playbook() -> None:
     low_old = " ".join(recommended_actions(False, 0.2, [5], 0.8))
     assert "Omnichannel" not in low_old and "Loyalty" not in low_old
     assert "Segment pricing" in low_old
+
+
+def test_standardised_differences_and_distinguishing_features() -> None:
+    shares = dict.fromkeys(CATEGORY_SHARE_COLUMNS, 0.05)
+    rows = [
+        {
+            "segment_id": segment,
+            "transactions": 10,
+            "total_spend": spend,
+            "avg_ticket": ticket,
+            "spend_per_active_day": 50.0,
+            "distinct_products": 10,
+            "distinct_categories": 3,
+            "active_days": 5,
+            "gender": "M",
+            "age": "26-35",
+            "city_category": city,
+            "marital_status": "0",
+            **shares,
+        }
+        for segment, spend, ticket, city in [
+            (0, 1000, 110, "B"),
+            (0, 1000, 90, "B"),
+            (1, 100, 100, "B"),
+            (1, 100, 60, "C"),
+        ]
+    ]
+    members = pd.DataFrame(rows)
+    differences = standardised_differences(members)
+    # Spend: mean 550, std 450, so the segments sit at +1 and -1 sd.
+    assert differences.loc[0, "total_spend"] == pytest.approx(1.0)
+    assert differences.loc[1, "total_spend"] == pytest.approx(-1.0)
+    # Ticket: mean 90, std sqrt(350); segment means 100 and 80.
+    assert differences.loc[0, "avg_ticket"] == pytest.approx(10 / 350**0.5)
+    # A feature nobody differs on distinguishes no one.
+    assert (differences["transactions"] == 0).all()
+
+    explained = distinguishing_features(members, top=3)
+    # City C: a share of 1/4 overall (std sqrt(3)/4), 1/2 in segment 1: +0.577 sd.
+    assert explained == {
+        0: ["total_spend +1.00 sd", "city_category=B +0.58 sd", "city_category=C -0.58 sd"],
+        1: ["total_spend -1.00 sd", "city_category=B -0.58 sd", "city_category=C +0.58 sd"],
+    }

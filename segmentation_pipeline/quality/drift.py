@@ -1,0 +1,208 @@
+"""Drift between runs: did today's scoring move away from the previous one?
+
+Measured on `marts.segment_snapshots` (this scoring and the one before, see
+`segments/snapshots.py`) with the population stability index,
+PSI = sum over bins of (current share - previous share) * ln(current share / previous share),
+empty bins floored at PSI_FLOOR. Usual reading: below 0.1 stable, 0.1 to 0.25 moderate,
+above 0.25 significant.
+
+- `segment_drift`: PSI of the segment shares, and the share of customers present in both
+  scorings whose segment changed. Warns when PSI > 0.25 or more than 20% changed segment.
+- `feature_drift`: PSI of each key feature, binned by the previous scoring's deciles. Warns when
+  any feature's PSI > 0.25.
+
+Both are warnings (severity WARN): drift is a reason to look, not to stop publishing segments.
+"""
+
+from dataclasses import dataclass
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from segmentation_pipeline.metadata import markdown_table
+from segmentation_pipeline.reporting.plots import feature_drift_plot, segment_drift_plot
+from segmentation_pipeline.resources import Warehouse
+from segmentation_pipeline.segments.assets import customer_segments
+from segmentation_pipeline.segments.snapshots import SNAPSHOT_FEATURES, read_snapshots
+from segmentation_pipeline.settings import WAREHOUSE_POOL
+
+PSI_MODERATE = 0.1
+PSI_SIGNIFICANT = 0.25
+CHANGED_SEGMENT_LIMIT = 0.2
+PSI_BINS = 10
+PSI_FLOOR = 1e-4
+
+
+def psi(previous_shares: np.ndarray, current_shares: np.ndarray) -> float:
+    previous = np.clip(np.asarray(previous_shares, dtype=float), PSI_FLOOR, None)
+    current = np.clip(np.asarray(current_shares, dtype=float), PSI_FLOOR, None)
+    return float(np.sum((current - previous) * np.log(current / previous)))
+
+
+def psi_band(value: float) -> str:
+    if value > PSI_SIGNIFICANT:
+        return "significant"
+    return "moderate" if value >= PSI_MODERATE else "stable"
+
+
+def binned_psi(previous: pd.Series, current: pd.Series, bins: int = PSI_BINS) -> float:
+    """PSI of a numeric feature over the previous scoring's quantile bins (ties merge bins)."""
+    edges = np.unique(np.quantile(previous, np.linspace(0, 1, bins + 1)[1:-1]))
+
+    def shares(values: pd.Series) -> np.ndarray:
+        counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
+        return counts / len(values)
+
+    return psi(shares(previous), shares(current))
+
+
+@dataclass(frozen=True)
+class SegmentDrift:
+    previous_version: str
+    current_version: str
+    # segment_id, previous_share, current_share
+    shares: pd.DataFrame
+    psi: float
+    customers_compared: int
+    customers_changed: int
+    new_customers: int
+    gone_customers: int
+    # previous segment (rows) x current segment (columns), customers in both scorings
+    transitions: pd.DataFrame
+
+    @property
+    def changed_share(self) -> float:
+        return self.customers_changed / max(self.customers_compared, 1)
+
+    @property
+    def drifted(self) -> bool:
+        return self.psi > PSI_SIGNIFICANT or self.changed_share > CHANGED_SEGMENT_LIMIT
+
+
+def measure_segment_drift(previous: pd.DataFrame, current: pd.DataFrame) -> SegmentDrift:
+    shares = (
+        pd.DataFrame(
+            {
+                "previous_share": previous["segment_id"].value_counts(normalize=True),
+                "current_share": current["segment_id"].value_counts(normalize=True),
+            }
+        )
+        .fillna(0.0)
+        .rename_axis("segment_id")
+        .sort_index()
+        .reset_index()
+    )
+    both = previous[["user_id", "segment_id"]].merge(
+        current[["user_id", "segment_id"]], on="user_id", suffixes=("_previous", "_current")
+    )
+    return SegmentDrift(
+        previous_version=str(previous["model_version"].iloc[0]),
+        current_version=str(current["model_version"].iloc[0]),
+        shares=shares,
+        psi=psi(shares["previous_share"], shares["current_share"]),
+        customers_compared=len(both),
+        customers_changed=int((both["segment_id_previous"] != both["segment_id_current"]).sum()),
+        new_customers=int((~current["user_id"].isin(previous["user_id"])).sum()),
+        gone_customers=int((~previous["user_id"].isin(current["user_id"])).sum()),
+        transitions=pd.crosstab(
+            both["segment_id_previous"].rename("previous"),
+            both["segment_id_current"].rename("current"),
+        ),
+    )
+
+
+def measure_feature_drift(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """One row per key feature: PSI, its band and the medians before and now."""
+    rows = []
+    for feature in SNAPSHOT_FEATURES:
+        value = binned_psi(previous[feature].astype(float), current[feature].astype(float))
+        rows.append(
+            {
+                "feature": feature,
+                "psi": value,
+                "band": psi_band(value),
+                "previous_median": float(previous[feature].median()),
+                "current_median": float(current[feature].median()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _first_scoring(current: pd.DataFrame) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=True,
+        severity=dg.AssetCheckSeverity.WARN,
+        description="First scoring: no previous one to compare with yet.",
+        metadata={"customers": len(current)},
+    )
+
+
+# Blocking only orders these checks before the downstream assets; a WARN never stops a run.
+@dg.asset_check(
+    asset=customer_segments,
+    blocking=True,
+    pool=WAREHOUSE_POOL,
+    description="WARN when segment shares drift (PSI > 0.25) or > 20% of customers change segment.",
+)
+def segment_drift(warehouse: Warehouse) -> dg.AssetCheckResult:
+    """Compare this scoring's segments with the previous scoring's."""
+    current, previous = read_snapshots(warehouse)
+    if previous is None:
+        return _first_scoring(current)
+    drift = measure_segment_drift(previous, current)
+    return dg.AssetCheckResult(
+        passed=not drift.drifted,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"segment-share PSI {drift.psi:.3f} ({psi_band(drift.psi)}), "
+            f"{drift.changed_share:.1%} of {drift.customers_compared} customers changed segment "
+            f"(warn above PSI {PSI_SIGNIFICANT} or {CHANGED_SEGMENT_LIMIT:.0%})"
+        ),
+        metadata={
+            "segment_share_psi": drift.psi,
+            "psi_band": psi_band(drift.psi),
+            "changed_segment_share": drift.changed_share,
+            "customers_compared": drift.customers_compared,
+            "customers_changed_segment": drift.customers_changed,
+            "new_customers": drift.new_customers,
+            "gone_customers": drift.gone_customers,
+            "previous_model_version": drift.previous_version,
+            "current_model_version": drift.current_version,
+            "shares": markdown_table(drift.shares, max_rows=len(drift.shares)),
+            "transitions": markdown_table(
+                drift.transitions.reset_index(), max_rows=len(drift.transitions)
+            ),
+            "shares_plot": segment_drift_plot(drift.shares).metadata(),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=customer_segments,
+    blocking=True,
+    pool=WAREHOUSE_POOL,
+    description="WARN when a key feature's distribution drifts (PSI > 0.25) since last scoring.",
+)
+def feature_drift(warehouse: Warehouse) -> dg.AssetCheckResult:
+    """Compare the distribution of the key features customers were scored on with last time's."""
+    current, previous = read_snapshots(warehouse)
+    if previous is None:
+        return _first_scoring(current)
+    table = measure_feature_drift(previous, current)
+    drifted = table.loc[table["psi"] > PSI_SIGNIFICANT, "feature"].tolist()
+    return dg.AssetCheckResult(
+        passed=not drifted,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"significant drift (PSI > {PSI_SIGNIFICANT}) in {', '.join(drifted)}"
+            if drifted
+            else f"no feature drifted significantly (largest PSI {table['psi'].max():.3f})"
+        ),
+        metadata={
+            "max_psi": float(table["psi"].max()),
+            "features_drifted": drifted,
+            "psi": markdown_table(table, max_rows=len(table)),
+            "psi_plot": feature_drift_plot(table).metadata(),
+        },
+    )

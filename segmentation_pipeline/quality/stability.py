@@ -1,0 +1,84 @@
+"""The `segment_stability` check: are the current model's segments reproducible, or noise?
+
+Subsample refits (see `model/stability.py`) give the adjusted Rand index overall and each
+segment's Jaccard similarity. The check passes when the mean Jaccard over segments is at least
+0.75 (stable in Hennig's bands: below 0.6 unstable, 0.6-0.75 doubtful, from 0.75 stable, from
+0.85 highly stable); otherwise it warns. The figures are a property of the model version (its
+training data, K and fixed seeds), so they are computed once, the night the version is fitted,
+and kept as `models/<version>/stability.json`; score-only nights reuse them at no cost.
+"""
+
+import time
+
+import dagster as dg
+
+from segmentation_pipeline.metadata import markdown_table
+from segmentation_pipeline.model.assets import segmentation_model
+from segmentation_pipeline.reporting.plots import stability_plot
+from segmentation_pipeline.resources import ModelStore, Warehouse
+from segmentation_pipeline.settings import CUSTOMER_FEATURES_TABLE, WAREHOUSE_POOL
+
+STABILITY_FILE = "stability"
+
+
+# Blocking orders it before `customer_segments` and the report that shows its figures; as a
+# WARN it never stops the run: unstable segments are published, flagged.
+@dg.asset_check(
+    asset=segmentation_model,
+    blocking=True,
+    pool=WAREHOUSE_POOL,
+    description="WARN unless the mean Jaccard over 20 subsample refits is >= 0.75 (clusterboot).",
+)
+def segment_stability(
+    context: dg.AssetCheckExecutionContext, warehouse: Warehouse, model_store: ModelStore
+) -> dg.AssetCheckResult:
+    """Subsample stability of the current model: ARI overall and Jaccard per segment."""
+    # scikit-learn is imported here, not at module load, to keep the code location quick to load.
+    from segmentation_pipeline.model.stability import (
+        STABLE_MEAN_JACCARD,
+        Stability,
+        jaccard_band,
+        subsample_stability,
+    )
+
+    started = time.perf_counter()
+    model, card = model_store.load()
+    stored = model_store.load_json(card["version"], STABILITY_FILE)
+    if stored is None:
+        features = warehouse.read_df(f"SELECT * FROM {CUSTOMER_FEATURES_TABLE}")
+        stability = subsample_stability(features, model, card["config"]["random_state"])
+        model_store.save_json(card["version"], STABILITY_FILE, stability.to_json())
+    else:
+        stability = Stability.from_json(stored)
+        context.log.info(f"Stability of model {card['version']} computed when it was fitted")
+    per_segment = stability.per_segment().assign(
+        segment_name=lambda frame: frame["segment_id"].astype(str).map(card["segment_names"])
+    )
+    band = jaccard_band(stability.mean_jaccard)
+    weak = per_segment.loc[per_segment["mean_jaccard"] < STABLE_MEAN_JACCARD, "segment_id"]
+    return dg.AssetCheckResult(
+        passed=stability.stable,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"mean Jaccard {stability.mean_jaccard:.3f} ({band}; passes from "
+            f"{STABLE_MEAN_JACCARD}), mean ARI {sum(stability.ari) / len(stability.ari):.3f} "
+            f"over {stability.subsamples} refits on {stability.fraction:.0%} of customers"
+        ),
+        metadata={
+            "model_version": card["version"],
+            "mean_jaccard": stability.mean_jaccard,
+            "band": band,
+            "mean_ari": sum(stability.ari) / len(stability.ari),
+            "min_ari": min(stability.ari),
+            "segments_below_stable": [int(segment) for segment in weak],
+            "per_segment": markdown_table(per_segment, max_rows=len(per_segment)),
+            "stability_plot": stability_plot(per_segment, stability.ari).metadata(),
+            "subsamples": stability.subsamples,
+            "subsample_fraction": stability.fraction,
+            "kmeans_restarts": stability.restarts,
+            "customers": stability.customers,
+            "computed_this_run": stored is None,
+            "refit_seconds": stability.seconds,
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )

@@ -1,0 +1,100 @@
+"""The nightly schedule and the landing sensor, evaluated against a real instance and warehouse."""
+
+import json
+import os
+from datetime import UTC, datetime
+
+import dagster as dg
+import duckdb
+
+from segmentation_pipeline.automation import (
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    landing_sensor,
+    nightly_refresh,
+)
+from segmentation_pipeline.definitions import defs
+from segmentation_pipeline.settings import Settings
+
+
+def schedule_at(instance: dg.DagsterInstance, when: datetime):
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
+    return nightly_refresh(context)
+
+
+def sensor_tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
+    return landing_sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+
+
+def run_request(instance: dg.DagsterInstance, request: dg.RunRequest) -> None:
+    job = defs.resolve_job_def("refresh_job")
+    result = job.execute_in_process(
+        instance=instance, partition_key=request.partition_key, tags=request.tags
+    )
+    assert result.success
+
+
+def days_in_raw(settings: Settings) -> dict[str, int]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return dict(
+            con.execute(
+                "SELECT CAST(transaction_date AS VARCHAR), count(*) FROM raw.transactions "
+                "GROUP BY ALL"
+            ).fetchall()
+        )
+
+
+def test_schedule_requests_yesterday_then_skips_it_once_loaded(
+    landed: Settings, instance: dg.DagsterInstance
+) -> None:
+    request = schedule_at(instance, datetime(2025, 11, 4, 2, tzinfo=UTC))
+    assert isinstance(request, dg.RunRequest)
+    assert request.partition_key == "2025-11-03"
+    run_request(instance, request)
+    assert set(days_in_raw(landed)) == {"2025-11-03"}
+
+    again = schedule_at(instance, datetime(2025, 11, 4, 2, tzinfo=UTC))
+    assert isinstance(again, dg.SkipReason)
+    assert "already loaded" in again.skip_message
+
+
+def test_schedule_skips_a_day_without_landing_file(
+    landed: Settings, instance: dg.DagsterInstance
+) -> None:
+    landed.landing_file("2025-11-10").unlink()
+    skip = schedule_at(instance, datetime(2025, 11, 11, 2, tzinfo=UTC))
+    assert isinstance(skip, dg.SkipReason)
+    assert "No landing file for 2025-11-10" in skip.skip_message
+
+
+def test_sensor_requests_each_drop_once_and_follows_changes(
+    landed: Settings, instance: dg.DagsterInstance
+) -> None:
+    days = landed.landed_days()
+    first = sensor_tick(instance, None)
+    (request,) = first.run_requests
+    assert request.tags[PARTITION_RANGE_START_TAG] == days[0]
+    assert request.tags[PARTITION_RANGE_END_TAG] == days[-1]
+    cursor = json.loads(first.cursor)
+    assert set(cursor) == {f"{day}.csv" for day in days}
+
+    run = defs.resolve_job_def("refresh_job").execute_in_process(
+        instance=instance, tags=request.tags
+    )
+    assert run.success
+    quiet = sensor_tick(instance, first.cursor)
+    assert not quiet.run_requests
+    assert "already loaded" in quiet.skip_reason.skip_message
+
+    # A re-exported day: same name, new content -> only that day is requested.
+    changed = landed.landing_file(days[5])
+    lines = changed.read_text().splitlines()
+    changed.write_text("\n".join(lines[:-1]) + "\n")
+    os.utime(changed, ns=(1, 1))
+    after = sensor_tick(instance, quiet.cursor)
+    (only,) = after.run_requests
+    assert (only.tags[PARTITION_RANGE_START_TAG], only.tags[PARTITION_RANGE_END_TAG]) == (
+        days[5],
+        days[5],
+    )
+    assert only.run_key != request.run_key

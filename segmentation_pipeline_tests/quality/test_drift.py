@@ -1,0 +1,114 @@
+"""Drift between scorings: PSI arithmetic, and the WARN checks on real runs."""
+
+import dagster as dg
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from segmentation_pipeline.definitions import defs
+from segmentation_pipeline.quality.drift import binned_psi, psi, psi_band
+from segmentation_pipeline.resources import ModelStore
+from segmentation_pipeline.settings import Settings
+from segmentation_pipeline_tests.reporting.test_report import assert_pngs, parse_report
+
+SHIFTED_DAY = "2025-11-29"
+# Customers with these User_ID remainders shop on the shifted day under a new id: new customers.
+NEW_CUSTOMER_OFFSET = 10_000_000
+
+
+def test_psi() -> None:
+    assert psi(np.array([0.5, 0.5]), np.array([0.5, 0.5])) == 0
+    # (0.6 - 0.5) ln(0.6 / 0.5) + (0.4 - 0.5) ln(0.4 / 0.5)
+    assert psi(np.array([0.5, 0.5]), np.array([0.6, 0.4])) == pytest.approx(0.0405, abs=1e-4)
+    # An empty bin is floored instead of making PSI infinite.
+    assert np.isfinite(psi(np.array([1.0, 0.0]), np.array([0.5, 0.5])))
+    values = pd.Series(np.random.default_rng(0).lognormal(8, 1, 5000))
+    assert binned_psi(values, values) == 0
+    assert binned_psi(values, values * 1.02) < 0.1
+    assert binned_psi(values, values * 3) > 0.25
+    assert [psi_band(value) for value in (0.05, 0.1, 0.25, 0.3)] == [
+        "stable",
+        "moderate",
+        "moderate",
+        "significant",
+    ]
+
+
+def land_shifted_day(settings: Settings) -> None:
+    """The last day again as a new day, every purchase three times larger; a tenth of its
+    customers come under new ids."""
+    day = pd.read_csv(settings.landing_file(settings.landed_days()[-1]), dtype=str)
+    day["Purchase"] = (day["Purchase"].astype(int) * 3).astype(str)
+    new = day["User_ID"].astype(int) % 10 == 0
+    day.loc[new, "User_ID"] = (day.loc[new, "User_ID"].astype(int) + NEW_CUSTOMER_OFFSET).astype(
+        str
+    )
+    day.to_csv(settings.landing_file(SHIFTED_DAY), index=False)
+
+
+def checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {
+        evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()
+    }
+
+
+def test_a_shifted_day_is_scored_with_the_kept_model_and_warns(
+    materialised: Settings, instance: dg.DagsterInstance
+) -> None:
+    model_version = ModelStore().current_version()
+    land_shifted_day(materialised)
+    ingest = defs.resolve_job_def("ingest_job").execute_in_process(
+        instance=instance, partition_key=SHIFTED_DAY
+    )
+    assert ingest.success
+    segmentation = defs.resolve_job_def("segmentation_job")
+    shifted = segmentation.execute_in_process(instance=instance)
+    assert shifted.success
+
+    # One day newer than the model: "auto" keeps it and scores everyone with it.
+    (model,) = shifted.asset_materializations_for_node("segmentation_model")
+    assert model.metadata["refit"].value is False
+    assert ModelStore().current_version() == model_version
+    with duckdb.connect(str(materialised.warehouse_path), read_only=True) as con:
+        scored = con.execute("SELECT * FROM marts.customer_segments").df()
+        customers = con.execute("SELECT count(*) FROM marts.customer_features").fetchone()[0]
+    assert len(scored) == customers
+    assert (scored["user_id"] > NEW_CUSTOMER_OFFSET).sum() > 0
+    assert (scored["model_version"] == model_version).all()
+
+    evaluations = checks(shifted)
+    feature_drift = evaluations["feature_drift"]
+    assert not feature_drift.passed
+    assert feature_drift.severity == dg.AssetCheckSeverity.WARN
+    assert feature_drift.metadata["max_psi"].value > 0.25
+    assert "avg_ticket" in feature_drift.metadata["features_drifted"].value
+    segment_drift = evaluations["segment_drift"]
+    assert (
+        segment_drift.metadata["new_customers"].value
+        == (scored["user_id"] > NEW_CUSTOMER_OFFSET).sum()
+    )
+    assert segment_drift.metadata["customers_compared"].value > 0
+    assert_pngs(
+        [
+            segment_drift.metadata["shares_plot"].value,
+            feature_drift.metadata["psi_plot"].value,
+        ]
+    )
+
+    # The report compares the two scorings too: shares and PSI figures.
+    drift = parse_report(materialised)["drift"]
+    assert len(drift["images"]) == 2
+    assert_pngs(drift["images"])
+    assert f"{segment_drift.metadata['changed_segment_share'].value:.1%} of" in drift["text"]
+
+    # Scoring again with nothing changed: no drift.
+    unchanged = segmentation.execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey("customer_segments")]
+    )
+    assert unchanged.success
+    evaluations = checks(unchanged)
+    for name in ("feature_drift", "segment_drift"):
+        assert evaluations[name].passed, evaluations[name].description
+    assert evaluations["segment_drift"].metadata["changed_segment_share"].value == 0
+    assert evaluations["feature_drift"].metadata["max_psi"].value == 0
