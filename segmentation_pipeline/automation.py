@@ -29,7 +29,6 @@ ingest_job = dg.define_asset_job(
     name="ingest_job",
     description="Load landing files for a day or a range of days into raw.transactions.",
     selection=dg.AssetSelection.assets(raw_transactions),
-    partitions_def=daily_partitions,
 )
 
 segmentation_job = dg.define_asset_job(
@@ -43,7 +42,6 @@ refresh_job = dg.define_asset_job(
     name="refresh_job",
     description="Load a day (or a range of days) and rebuild everything downstream, in one run.",
     selection=dg.AssetSelection.assets(raw_transactions).downstream(include_self=True),
-    partitions_def=daily_partitions,
     op_retry_policy=WAREHOUSE_RETRY_POLICY,
 )
 

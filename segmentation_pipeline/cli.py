@@ -224,9 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    # Dagster flags the beta/preview APIs we rely on; users of the CLI need not see that.
+    # Dagster flags the beta API we rely on (single-run backfill policy); CLI users need not see it.
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
-    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     args = build_parser().parse_args(argv)
     try:
         args.handler(args, get_settings())
