@@ -64,40 +64,42 @@ def run_pipeline(
     return results
 
 
-def segment_summary(settings: Settings) -> pd.DataFrame:
-    """The published segments: name, customers, share of revenue, average spend."""
-    import duckdb
-
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        return con.execute(
-            f"SELECT segment_id, segment_name, customers, "
-            f"round(100 * revenue_share, 1) AS revenue_share_pct, round(avg_spend) AS avg_spend, "
-            f"high_value FROM {SEGMENT_PROFILES_TABLE} ORDER BY segment_id"
-        ).df()
+SUMMARY_SQL = (
+    "SELECT segment_id, segment_name, customers, round(100 * revenue_share, 1) AS "
+    "revenue_share_pct, round(avg_spend) AS avg_spend, high_value "
+    f"FROM {SEGMENT_PROFILES_TABLE} ORDER BY segment_id"
+)
 
 
 def print_summary(settings: Settings) -> None:
+    """Row counts of the published tables, then the segments: name, customers, revenue, spend."""
     import duckdb
 
+    missing = (
+        f"Nothing published in {settings.warehouse_path} yet: run `segmentation sample` (or land "
+        "files) and `segmentation run` first."
+    )
     if not settings.warehouse_path.exists():
-        raise SystemExit(
-            f"No warehouse at {settings.warehouse_path} yet: run `segmentation sample` (or land "
-            "files) and `segmentation run` first."
-        )
+        raise SystemExit(missing)
+    tables = (
+        RAW_TRANSACTIONS_TABLE,
+        CUSTOMER_FEATURES_TABLE,
+        CUSTOMER_SEGMENTS_TABLE,
+        SEGMENT_PROFILES_TABLE,
+    )
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        counts = {
-            table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in (
-                RAW_TRANSACTIONS_TABLE,
-                CUSTOMER_FEATURES_TABLE,
-                CUSTOMER_SEGMENTS_TABLE,
-                SEGMENT_PROFILES_TABLE,
-            )
-        }
+        try:
+            counts = {
+                table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                for table in tables
+            }
+            segments = con.execute(SUMMARY_SQL).df()
+        except duckdb.CatalogException as error:
+            raise SystemExit(missing) from error
     for table, rows in counts.items():
         print(f"{table:<26} {rows:>9,} rows")
     print()
-    print(segment_summary(settings).to_string(index=False))
+    print(segments.to_string(index=False))
 
 
 def _sample(args: argparse.Namespace, settings: Settings) -> None:

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 
@@ -59,3 +60,13 @@ def test_nothing_landed_is_a_clear_error(tmp_path: Path, command: list[str]) -> 
     result = segmentation(*command, data=tmp_path / "data", cwd=tmp_path)
     assert result.returncode != 0
     assert "segmentation sample" in result.stderr
+
+
+def test_summary_before_the_marts_exist_is_a_clear_error(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    with duckdb.connect(str(data / "warehouse.duckdb")) as con:
+        con.execute("CREATE SCHEMA raw; CREATE TABLE raw.transactions (User_ID BIGINT)")
+    result = segmentation("summary", data=data, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Nothing published" in result.stderr and "Traceback" not in result.stderr
