@@ -75,16 +75,6 @@ class Warehouse(dg.ConfigurableResource):
         finally:
             con.unregister("incoming_frame")
 
-    def table_exists(self, table: str) -> bool:
-        schema, name = table.split(".")
-        with self.connect() as con:
-            row = con.execute(
-                "SELECT count(*) FROM information_schema.tables "
-                "WHERE table_schema = ? AND table_name = ?",
-                [schema, name],
-            ).fetchone()
-        return bool(row and row[0])
-
 
 class DuckDBComputeEngine(dg.ConfigurableResource):
     """Runs the SQL transformations. DuckDB here; a bigger engine can implement the same methods.

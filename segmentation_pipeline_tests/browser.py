@@ -104,11 +104,6 @@ class Browser:
             )
         )
 
-    def click_at(self, x: float, y: float) -> None:
-        """A real mouse click at page coordinates (CSS pixels)."""
-        for kind in ("mousePressed", "mouseReleased"):
-            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
-
     def screenshot(self, path: Path) -> None:
         time.sleep(1)  # let the last layout settle
         data = self.call("Page.captureScreenshot", format="png")["data"]
