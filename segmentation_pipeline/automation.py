@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from segmentation_pipeline.ingest.assets import LANDING_SHA256_METADATA_KEY, raw_transactions
+from segmentation_pipeline.ingest.loader import file_fingerprint
 from segmentation_pipeline.partitions import daily_partitions
 from segmentation_pipeline.settings import Settings, get_settings
 
@@ -62,11 +63,9 @@ def range_tags(first: str, last: str) -> dict[str, str]:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The landing file's identity, as the loader records it on each load."""
+    sha256, _ = file_fingerprint(path)
+    return sha256
 
 
 def loaded_sha256(instance: dg.DagsterInstance, day: str) -> str | None:

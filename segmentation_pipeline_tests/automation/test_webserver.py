@@ -18,15 +18,9 @@ from segmentation_pipeline_tests.deployment import (
     tag,
     wait_until,
 )
+from segmentation_pipeline_tests.test_definitions import EXPECTED_ASSETS
 
-ASSETS = [
-    "raw_transactions",
-    "customer_features",
-    "segmentation_model",
-    "customer_segments",
-    "segment_profiles",
-    "segment_report",
-]
+ASSETS = sorted(EXPECTED_ASSETS)
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
 ASSET_GRAPH_QUERY = """
