@@ -6,6 +6,8 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from segmentation_pipeline.glossary import describe_column
+
 
 def markdown_table(frame: pd.DataFrame, max_rows: int = 10) -> dg.MarkdownMetadataValue:
     """A preview of the first rows as a Markdown table."""
@@ -13,7 +15,7 @@ def markdown_table(frame: pd.DataFrame, max_rows: int = 10) -> dg.MarkdownMetada
 
 
 def column_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
-    """The table's columns and types as Dagster reads them for the column-schema panel."""
+    """The table's columns, types and meanings as Dagster shows them in the column-schema panel."""
     schema, name = table.split(".")
     rows = con.execute(
         "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
@@ -25,6 +27,7 @@ def column_schema(con: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
             dg.TableColumn(
                 name=column,
                 type=kind,
+                description=describe_column(column),
                 constraints=dg.TableColumnConstraints(nullable=nullable == "YES"),
             )
             for column, kind, nullable in rows
