@@ -1,5 +1,7 @@
 # The two commands of the README: `make run` and `make test`. Everything else is set-up they share.
-VENV   := .venv
+# Another interpreter: `make test PY=python3.13 VENV=.venv-3.13` (its own environment).
+PY     ?= python3
+VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 # The project's own Dagster instance (telemetry off, warehouse pool), never the user's home.
@@ -8,7 +10,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster
 .PHONY: install browser run test lint ui bench clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
-	python3 -m venv $(VENV)
+	$(PY) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	touch $@
 
