@@ -1,7 +1,11 @@
 """Whole materialisations of the real Definitions on the small sample, in a temporary data dir."""
 
+import shutil
+from pathlib import Path
+
 import dagster as dg
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -94,6 +98,26 @@ def test_same_input_gives_the_same_segments(
     assert result.success
     second = table(materialised, query).sort_values("user_id", ignore_index=True)
     pd.testing.assert_frame_equal(first, second)
+
+
+def test_a_fresh_fit_of_the_same_data_is_the_same_model(
+    materialised: Settings, materialised_template: Path, instance: dg.DagsterInstance
+) -> None:
+    """Refitting from scratch (no previous model) reproduces the model exactly: same version,
+    centres, segment ids and names, so a nightly refit is deterministic."""
+    query = "SELECT user_id, segment_id, segment_name FROM marts.customer_segments ORDER BY 1"
+    first_segments = table(materialised, query)
+    shutil.rmtree(materialised.models_dir)
+    result = defs.resolve_job_def("segmentation_job").execute_in_process(instance=instance)
+    assert result.success
+    refit, refit_card = ModelStore().load()
+    original, original_card = ModelStore(root=str(materialised_template / "models")).load()
+    assert refit_card["version"] == original_card["version"]
+    assert refit_card["segment_names"] == original_card["segment_names"]
+    np.testing.assert_array_equal(
+        refit.pipeline["kmeans"].cluster_centers_, original.pipeline["kmeans"].cluster_centers_
+    )
+    pd.testing.assert_frame_equal(table(materialised, query), first_segments)
 
 
 def test_k_can_be_pinned_by_config(materialised: Settings, instance: dg.DagsterInstance) -> None:
