@@ -20,7 +20,14 @@ from segmentation_pipeline.settings import (
     get_settings,
 )
 
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+class CommandError(Exception):
+    """An expected failure of a command (nothing landed, no model yet): one line for the user."""
+
+
+# The CLI reports a failed run in one line of its own (see `main`); Dagster's console logger
+# would print the step's stack trace first. The run's full log stays in the instance.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def ensure_dagster_home() -> Path:
@@ -39,13 +46,13 @@ def run_pipeline(
 
     days = settings.landed_days()
     if not days:
-        raise SystemExit(
+        raise CommandError(
             f"No landing files in {settings.landing_dir}: run `segmentation sample` or land "
             "YYYY-MM-DD.csv files there."
         )
     early = [day for day in days if date.fromisoformat(day) < settings.partition_start]
     if early:
-        raise SystemExit(
+        raise CommandError(
             f"Landing files before the first partition ({settings.partition_start}): "
             f"{', '.join(early)}. Set SEGMENTATION_PARTITION_START to the first day."
         )
@@ -80,7 +87,7 @@ def print_summary(settings: Settings) -> None:
         "files) and `segmentation run` first."
     )
     if not settings.warehouse_path.exists():
-        raise SystemExit(missing)
+        raise CommandError(missing)
     tables = (
         RAW_TRANSACTIONS_TABLE,
         CUSTOMER_FEATURES_TABLE,
@@ -95,7 +102,7 @@ def print_summary(settings: Settings) -> None:
             }
             segments = con.execute(SUMMARY_SQL).df()
         except duckdb.CatalogException as error:
-            raise SystemExit(missing) from error
+            raise CommandError(missing) from error
     for table, rows in counts.items():
         print(f"{table:<26} {rows:>9,} rows")
     print()
@@ -151,7 +158,7 @@ def _model_list(args: argparse.Namespace, settings: Settings) -> None:
     store = ModelStore(root=str(settings.models_dir))
     cards = store.list_cards()
     if not cards:
-        raise SystemExit(f"No model versions in {settings.models_dir}: run `segmentation run`.")
+        raise CommandError(f"No model versions in {settings.models_dir}: run `segmentation run`.")
     current = store.current_version_or_none()
     versions = pd.DataFrame(
         [
@@ -177,7 +184,7 @@ def _model_restore(args: argparse.Namespace, settings: Settings) -> None:
     try:
         replaced = ModelStore(root=str(settings.models_dir)).restore(args.version)
     except ValueError as error:
-        raise SystemExit(str(error)) from error
+        raise CommandError(str(error)) from error
     print(
         f"Current model: {args.version} (was {replaced}). The next run scores customers with it; "
         f"with refit 'auto' it is refitted if its data ends {REFIT_EVERY_DAYS} or more days "
@@ -195,7 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="segmentation", description="Nightly customer segmentation (Dagster code location)."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    sample = commands.add_parser("sample", help="write the synthetic Black Friday landing files")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error, not one line"
+    )
+    sample = commands.add_parser(
+        "sample", parents=[common], help="write the synthetic Black Friday landing files"
+    )
     sample.add_argument("--seed", type=int, default=42)
     sample.add_argument("--scale", type=float, default=1.0, help="1 = 550,068 rows")
     sample.add_argument(
@@ -203,26 +216,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.set_defaults(handler=_sample)
     imported = commands.add_parser(
-        "import", help="land your copy of the real Black Friday file as daily files"
+        "import",
+        parents=[common],
+        help="land your copy of the real Black Friday file as daily files",
     )
     imported.add_argument("file", help="walmart_data.csv or the train.csv variant")
     imported.set_defaults(handler=_import)
-    run = commands.add_parser("run", help="materialise every asset for all landed days")
+    run = commands.add_parser(
+        "run", parents=[common], help="materialise every asset for all landed days"
+    )
     run.set_defaults(handler=_run)
-    summary = commands.add_parser("summary", help="print the published segments")
+    summary = commands.add_parser("summary", parents=[common], help="print the published segments")
     summary.set_defaults(handler=_summary)
     model = commands.add_parser("model", help="list the kept model versions or restore one")
     model_commands = model.add_subparsers(dest="model_command", required=True)
-    listing = model_commands.add_parser("list", help="every kept version, * marks the current one")
+    listing = model_commands.add_parser(
+        "list", parents=[common], help="every kept version, * marks the current one"
+    )
     listing.set_defaults(handler=_model_list)
-    restore = model_commands.add_parser("restore", help="make an earlier version current again")
+    restore = model_commands.add_parser(
+        "restore", parents=[common], help="make an earlier version current again"
+    )
     restore.add_argument("version", help="a version from `segmentation model list`")
     restore.set_defaults(handler=_model_restore)
-    ui = commands.add_parser("ui", help="start the Dagster UI (dagster dev) on this project")
+    ui = commands.add_parser(
+        "ui", parents=[common], help="start the Dagster UI (dagster dev) on this project"
+    )
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(handler=_ui)
     return parser
+
+
+def expected_error_message(error: BaseException) -> str | None:
+    """The one line a user needs for an error the product expects (bad input, failed run), or
+    None for a bug, which keeps its traceback."""
+    from segmentation_pipeline.ingest.loader import LandingFileError
+
+    if isinstance(error, dg.DagsterExecutionStepExecutionError):
+        # The step's own exception says what went wrong (e.g. which landing file and why).
+        cause = error.user_exception or error
+        return f"run failed in {error.step_key}: {expected_error_message(cause) or cause}"
+    if isinstance(error, dg.Failure):
+        return f"run failed: {error.description}"
+    if isinstance(error, CommandError | LandingFileError | dg.DagsterError):
+        return str(error)
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -231,14 +270,12 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args, get_settings())
-    except dg.DagsterExecutionStepExecutionError as error:
-        # The step's own exception says what went wrong (e.g. which landing file and why).
-        cause = error.user_exception or error
-        raise SystemExit(f"Run failed in {error.step_key}: {cause}") from error
-    except dg.Failure as error:
-        raise SystemExit(f"Run failed: {error.description}") from error
-    except dg.DagsterError as error:
-        raise SystemExit(f"Run failed: {error}") from error
+    except Exception as error:
+        message = expected_error_message(error)
+        if message is None or args.debug:
+            raise
+        # One line on stderr and exit status 1: what cron jobs and CI steps can act on.
+        raise SystemExit(f"segmentation: {message}") from None
 
 
 if __name__ == "__main__":

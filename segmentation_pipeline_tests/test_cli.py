@@ -1,4 +1,4 @@
-"""The `segmentation` command as a user runs it: a real process, a temporary data dir."""
+"""The `segmentation` console script as a user runs it: a real process, a temporary data dir."""
 
 import os
 import subprocess
@@ -10,13 +10,16 @@ import pytest
 
 
 def segmentation(*args: str, data: Path, cwd: Path) -> subprocess.CompletedProcess:
+    home = cwd / ".dagster"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {
         **os.environ,
         "SEGMENTATION_DATA_DIR": str(data),
         "DAGSTER_HOME": str(cwd / ".dagster"),
     }
     return subprocess.run(
-        [sys.executable, "-m", "segmentation_pipeline", *args],
+        [str(Path(sys.executable).with_name("segmentation")), *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -27,8 +30,6 @@ def segmentation(*args: str, data: Path, cwd: Path) -> subprocess.CompletedProce
 
 def test_sample_then_run_prints_the_segment_summary(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    (tmp_path / ".dagster").mkdir()
-    (tmp_path / ".dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     sample = segmentation("sample", "--scale", "0.02", data=data, cwd=tmp_path)
     assert sample.returncode == 0, sample.stderr
     assert "in 28 daily files (2025-11-01..2025-11-28)" in sample.stdout
@@ -49,17 +50,44 @@ def test_a_bad_file_fails_with_its_name_and_problem(tmp_path: Path) -> None:
     landing = data / "landing" / "transactions"
     landing.mkdir(parents=True)
     (landing / "2025-11-03.csv").write_text("User_ID;Product_ID;Gender\n1;P00000001;F\n")
-    run = segmentation("run", data=data, cwd=tmp_path)
-    assert run.returncode != 0
-    assert "2025-11-03.csv: the header is not comma-separated" in run.stderr
-    assert "Traceback" not in run.stderr
+    line = one_line_error(segmentation("run", data=data, cwd=tmp_path))
+    assert "2025-11-03.csv: the header is not comma-separated" in line
+
+
+def one_line_error(result: subprocess.CompletedProcess) -> str:
+    """An expected error: non-zero exit, one line on stderr, no traceback."""
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    (line,) = lines
+    assert line.startswith("segmentation: ")
+    return line
 
 
 @pytest.mark.parametrize("command", [["run"], ["summary"]])
 def test_nothing_landed_is_a_clear_error(tmp_path: Path, command: list[str]) -> None:
-    result = segmentation(*command, data=tmp_path / "data", cwd=tmp_path)
+    line = one_line_error(segmentation(*command, data=tmp_path / "data", cwd=tmp_path))
+    assert "segmentation sample" in line
+
+
+def test_importing_a_missing_file_is_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "walmart_data.csv"
+    line = one_line_error(segmentation("import", str(missing), data=tmp_path, cwd=tmp_path))
+    assert f"{missing}: the file does not exist" in line
+
+
+def test_importing_a_file_without_the_columns_is_one_line(tmp_path: Path) -> None:
+    other = tmp_path / "orders.csv"
+    other.write_text("order,amount\n1,20\n")
+    line = one_line_error(segmentation("import", str(other), data=tmp_path, cwd=tmp_path))
+    assert "required columns are missing: User_ID" in line
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = segmentation("import", "--debug", str(tmp_path / "x.csv"), data=tmp_path, cwd=tmp_path)
     assert result.returncode != 0
-    assert "segmentation sample" in result.stderr
+    assert "Traceback" in result.stderr and "LandingFileError" in result.stderr
 
 
 def test_summary_before_the_marts_exist_is_a_clear_error(tmp_path: Path) -> None:
@@ -67,6 +95,4 @@ def test_summary_before_the_marts_exist_is_a_clear_error(tmp_path: Path) -> None
     data.mkdir()
     with duckdb.connect(str(data / "warehouse.duckdb")) as con:
         con.execute("CREATE SCHEMA raw; CREATE TABLE raw.transactions (User_ID BIGINT)")
-    result = segmentation("summary", data=data, cwd=tmp_path)
-    assert result.returncode != 0
-    assert "Nothing published" in result.stderr and "Traceback" not in result.stderr
+    assert "Nothing published" in one_line_error(segmentation("summary", data=data, cwd=tmp_path))
