@@ -40,8 +40,13 @@ def ensure_dagster_home() -> Path:
 def run_pipeline(
     settings: Settings, instance: dg.DagsterInstance
 ) -> list[dg.ExecuteInProcessResult]:
-    """Load every landed day (one run per contiguous range) and rebuild everything downstream."""
+    """Load every landed day (one run per contiguous range) and rebuild everything downstream.
+
+    Runs left behind by a killed `segmentation run` are cleaned up first, and a run that waits
+    for the warehouse pool says which run holds it.
+    """
     from segmentation_pipeline.automation import contiguous_ranges, range_tags
+    from segmentation_pipeline.cli_runs import clean_up_dead_runs, process_tags, report_slot_waits
     from segmentation_pipeline.definitions import defs
 
     days = settings.landed_days()
@@ -56,6 +61,8 @@ def run_pipeline(
             f"Landing files before the first partition ({settings.partition_start}): "
             f"{', '.join(early)}. Set SEGMENTATION_PARTITION_START to the first day."
         )
+    for cleaned in clean_up_dead_runs(instance):
+        print(f"Cleaned up {cleaned}")
     results = []
     ranges = contiguous_ranges(days)
     # Earlier gaps load on their own; the last range loads and rebuilds the marts in one run.
@@ -63,11 +70,14 @@ def run_pipeline(
         last_range = index == len(ranges) - 1
         print(f"Loading {first}..{last}" + (" and rebuilding the marts" if last_range else ""))
         job = defs.resolve_job_def("refresh_job" if last_range else "ingest_job")
-        results.append(
-            job.execute_in_process(
-                instance=instance, tags=range_tags(first, last), run_config=QUIET_RUN_CONFIG
+        with report_slot_waits(instance):
+            results.append(
+                job.execute_in_process(
+                    instance=instance,
+                    tags={**range_tags(first, last), **process_tags()},
+                    run_config=QUIET_RUN_CONFIG,
+                )
             )
-        )
     return results
 
 

@@ -1,0 +1,126 @@
+"""A dead `segmentation run` never blocks the next one, and a waiting run says what it waits for.
+
+Real `segmentation run` processes on a real instance (the project's .dagster/dagster.yaml, with
+the one-slot warehouse pool); runs are killed with SIGKILL, as the OOM killer would.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from segmentation_pipeline.cli_runs import PID_TAG
+from segmentation_pipeline.settings import WAREHOUSE_POOL
+from segmentation_pipeline_tests.deployment import REPO_ROOT, wait_until
+
+
+class Project:
+    """A data dir with the small sample landed and a DAGSTER_HOME with the project's instance."""
+
+    def __init__(self, root: Path, landing: Path):
+        self.home, self.data = root / "dagster_home", root / "data"
+        self.home.mkdir()
+        shutil.copy(REPO_ROOT / ".dagster" / "dagster.yaml", self.home / "dagster.yaml")
+        shutil.copytree(landing, self.data / "landing" / "transactions")
+        self.env = {
+            **os.environ,
+            "DAGSTER_HOME": str(self.home),
+            "SEGMENTATION_DATA_DIR": str(self.data),
+        }
+
+    def start_run(self, log: Path) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "segmentation_pipeline", "run"],
+            env=self.env,
+            cwd=self.home.parent,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def run(self, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "segmentation_pipeline", "run"],
+            env=self.env,
+            cwd=self.home.parent,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    @contextmanager
+    def instance(self) -> Iterator[dg.DagsterInstance]:
+        with dg.DagsterInstance.from_config(str(self.home)) as instance:
+            yield instance
+
+    def pool_holders(self) -> set[str]:
+        with self.instance() as instance:
+            info = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
+            return {slot.run_id for slot in info.claimed_slots}
+
+
+@pytest.fixture
+def project(tmp_path: Path, small_landing: Path) -> Project:
+    return Project(tmp_path, small_landing)
+
+
+def test_a_killed_run_is_cleaned_up_and_the_next_run_completes(
+    project: Project, tmp_path: Path
+) -> None:
+    killed = project.start_run(tmp_path / "killed.log")
+    try:
+        (dead_run,) = wait_until(project.pool_holders, 120, "the run to claim the pool", 0.1)
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(30)
+    # The dead run still holds the warehouse slot and still reads as in progress.
+    assert project.pool_holders() == {dead_run}
+    with project.instance() as instance:
+        run = instance.get_run_by_id(dead_run)
+        assert run.status == dg.DagsterRunStatus.STARTED
+        assert run.tags[PID_TAG] == str(killed.pid)
+
+    # Before the fix this waited forever (SIGKILLed by the timeout).
+    after = project.run(timeout=300)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert f"Cleaned up run {dead_run} (refresh_job): its process (PID {killed.pid}" in after.stdout
+    assert "marts.segment_profiles" in after.stdout
+    with project.instance() as instance:
+        assert instance.get_run_by_id(dead_run).status == dg.DagsterRunStatus.FAILURE
+    assert project.pool_holders() == set()
+
+
+def test_a_run_waiting_for_the_pool_names_the_run_holding_it(
+    project: Project, tmp_path: Path
+) -> None:
+    holder = project.start_run(tmp_path / "holder.log")
+    try:
+        (holder_run,) = wait_until(project.pool_holders, 120, "the run to claim the pool", 0.1)
+        holder.send_signal(signal.SIGSTOP)  # alive, but holding the slot
+        waiting = project.start_run(tmp_path / "waiting.log")
+        wanted = f"Waiting for the {WAREHOUSE_POOL} pool (1 slot(s)), held by run {holder_run}"
+        line = wait_until(
+            lambda: next(
+                (x for x in (tmp_path / "waiting.log").read_text().splitlines() if wanted in x),
+                None,
+            ),
+            120,
+            lambda: "the waiting message\n" + (tmp_path / "waiting.log").read_text(),
+            0.5,
+        )
+        assert f"`segmentation run` PID {holder.pid}" in line
+        holder.send_signal(signal.SIGCONT)
+        assert holder.wait(300) == 0
+        assert waiting.wait(300) == 0, (tmp_path / "waiting.log").read_text()
+    finally:
+        for process in (holder, locals().get("waiting")):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGCONT)
+                process.kill()
+                process.wait(30)
