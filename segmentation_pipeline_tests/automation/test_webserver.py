@@ -68,7 +68,8 @@ def test_asset_graph_over_graphql(dev: Dagster) -> None:
         "customer_features": ["raw_transactions"],
         "segmentation_model": ["customer_features"],
         "customer_segments": ["segmentation_model"],
-        "segment_profiles": ["customer_segments"],
+        "segment_migration": ["customer_segments"],
+        "segment_profiles": ["customer_segments", "segment_migration"],
         "segment_report": ["segment_profiles"],
     }
     for name, node in nodes.items():
