@@ -45,16 +45,17 @@ MIGRATION_SQL = f"""
 WITH before AS (SELECT user_id, segment_id, segment_name FROM {SEGMENT_HISTORY_TABLE}
                 WHERE as_of_day = $from_day),
      after AS (SELECT user_id, segment_id, segment_name FROM {SEGMENT_HISTORY_TABLE}
-               WHERE as_of_day = $to_day)
-SELECT $period AS period, $from_day AS from_day, $to_day AS to_day,
-       before.segment_id AS from_segment_id,
-       coalesce(before.segment_name, '{NEW_CUSTOMER}') AS from_segment_name,
-       after.segment_id AS to_segment_id,
-       coalesce(after.segment_name, '{NO_LONGER_SCORED}') AS to_segment_name,
-       count(*) AS customers,
-       count(*) / sum(count(*)) OVER (PARTITION BY before.segment_id) AS share_of_from
-FROM before FULL OUTER JOIN after USING (user_id)
-GROUP BY ALL
+               WHERE as_of_day = $to_day),
+     moves AS (SELECT before.segment_id AS from_segment_id,
+                      coalesce(before.segment_name, '{NEW_CUSTOMER}') AS from_segment_name,
+                      after.segment_id AS to_segment_id,
+                      coalesce(after.segment_name, '{NO_LONGER_SCORED}') AS to_segment_name,
+                      count(*) AS customers
+               FROM before FULL OUTER JOIN after USING (user_id)
+               GROUP BY ALL)
+SELECT $period AS period, $from_day AS from_day, $to_day AS to_day, moves.*,
+       customers / sum(customers) OVER (PARTITION BY from_segment_id) AS share_of_from
+FROM moves
 ORDER BY from_segment_id NULLS LAST, to_segment_id NULLS LAST
 """
 
@@ -88,21 +89,21 @@ def segment_label(segment_id: float | None, name: str) -> str:
 
 
 def migration_matrix(migration: pd.DataFrame, period: str) -> pd.DataFrame:
-    """Customers of one period: from-segment (rows) x to-segment (columns)."""
+    """Customers of one period: from-segment (rows) x to-segment (columns), by segment id."""
     rows = migration[migration["period"] == period]
 
-    def labels(side: str) -> list[str]:
-        ids, names = rows[f"{side}_segment_id"], rows[f"{side}_segment_name"]
-        return [segment_label(i, name) for i, name in zip(ids, names, strict=True)]
+    def labels(side: str) -> pd.Series:
+        ordered = rows.sort_values(f"{side}_segment_id", na_position="last")
+        ids, names = ordered[f"{side}_segment_id"], ordered[f"{side}_segment_name"]
+        return pd.Series(
+            [segment_label(i, name) for i, name in zip(ids, names, strict=True)], ordered.index
+        )
 
-    return pd.crosstab(
-        labels("from"),
-        labels("to"),
-        values=rows["customers"],
-        aggfunc="sum",
-        rownames=["from"],
-        colnames=["to"],
-    ).fillna(0)
+    cells = pd.DataFrame({"from": labels("from"), "to": labels("to"), "n": rows["customers"]})
+    matrix = cells.pivot_table(index="from", columns="to", values="n", aggfunc="sum", fill_value=0)
+    return matrix.reindex(
+        index=labels("from").unique(), columns=labels("to").unique(), fill_value=0
+    )
 
 
 def migration_notes(migration: pd.DataFrame, segment_ids: list[int]) -> dict[int, str]:
