@@ -12,8 +12,10 @@ from segmentation_pipeline_tests.quality.test_drift import SHIFTED_DAY, land_shi
 
 
 def stability_check(instance: dg.DagsterInstance) -> dg.AssetCheckEvaluation:
+    """Rebuild the features from what is loaded, keep the model, check its stability."""
     result = defs.resolve_job_def("segmentation_job").execute_in_process(
-        instance=instance, asset_selection=[dg.AssetKey("segmentation_model")]
+        instance=instance,
+        asset_selection=[dg.AssetKey("customer_features"), dg.AssetKey("segmentation_model")],
     )
     assert result.success
     (model,) = result.asset_materializations_for_node("segmentation_model")
