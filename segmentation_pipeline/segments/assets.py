@@ -16,7 +16,7 @@ from segmentation_pipeline.reporting.plots import (
     segment_sizes_plot,
 )
 from segmentation_pipeline.resources import ModelStore, Warehouse
-from segmentation_pipeline.segments.history import current_day, record_scoring_sql
+from segmentation_pipeline.segments.history import current_day, record_scoring_sql, scored_days
 from segmentation_pipeline.segments.migration import (
     migration_notes,
     read_migration,
@@ -85,7 +85,7 @@ def customer_segments(
             ),
         )
         metadata = table_metadata(con, CUSTOMER_SEGMENTS_TABLE)
-        as_of_day = current_day(con)
+        as_of_day, history_days = current_day(con), len(scored_days(con))
     sizes = segments.groupby(["segment_id", "segment_name"]).size().rename("customers")
     context.log.info(f"{len(segments)} customers scored with model {card['version']}")
     projection = projection_plot(
@@ -100,6 +100,7 @@ def customer_segments(
             "segment_sizes": markdown_table(sizes.reset_index(), max_rows=len(sizes)),
             "as_of_day": str(as_of_day),
             "history_table": SEGMENT_HISTORY_TABLE,
+            "history_days": history_days,
             "projection_plot": projection.metadata(),
             "seconds": round(time.perf_counter() - started, 3),
         }

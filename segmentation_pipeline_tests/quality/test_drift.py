@@ -84,6 +84,9 @@ def test_a_shifted_day_is_scored_with_the_kept_model_and_warns(
     assert len(scored) == customers
     assert (scored["user_id"] > NEW_CUSTOMER_OFFSET).sum() > 0
     assert (scored["model_version"] == model_version).all()
+    (segments,) = shifted.asset_materializations_for_node("customer_segments")
+    assert segments.metadata["as_of_day"].value == SHIFTED_DAY
+    assert segments.metadata["history_days"].value == 2
 
     evaluations = checks(shifted)
     feature_drift = evaluations["feature_drift"]
