@@ -61,7 +61,8 @@ def test_asset_graph_over_graphql(dev: Dagster) -> None:
     nodes = {node["assetKey"]["path"][0]: node for node in dev(ASSET_GRAPH_QUERY)["assetNodes"]}
     assert set(nodes) == set(ASSETS)
     parents = {
-        name: [key["path"][0] for key in node["dependencyKeys"]] for name, node in nodes.items()
+        name: sorted(key["path"][0] for key in node["dependencyKeys"])
+        for name, node in nodes.items()
     }
     assert parents == {
         "raw_transactions": [],
