@@ -23,6 +23,7 @@ from segmentation_pipeline.quality.stability import segment_stability
 from segmentation_pipeline.reporting.assets import segment_report
 from segmentation_pipeline.resources import DuckDBComputeEngine, ModelStore, Warehouse
 from segmentation_pipeline.segments.assets import customer_segments, segment_profiles
+from segmentation_pipeline.segments.migration import segment_migration
 
 warehouse = Warehouse()
 
@@ -32,6 +33,7 @@ defs = dg.Definitions(
         customer_features,
         segmentation_model,
         customer_segments,
+        segment_migration,
         segment_profiles,
         segment_report,
     ],

@@ -14,6 +14,7 @@ DATA_DIR_ENV = "SEGMENTATION_DATA_DIR"
 PARTITION_START_ENV = "SEGMENTATION_PARTITION_START"
 SCHEDULE_CRON_ENV = "SEGMENTATION_SCHEDULE_CRON"
 SCHEDULE_TIMEZONE_ENV = "SEGMENTATION_SCHEDULE_TIMEZONE"
+HISTORY_RETENTION_ENV = "SEGMENTATION_HISTORY_RETENTION_DAYS"
 
 DEFAULT_PARTITION_START = "2025-11-01"
 
@@ -46,6 +47,8 @@ RAW_TRANSACTIONS_TABLE = "raw.transactions"
 CUSTOMER_FEATURES_TABLE = "marts.customer_features"
 CUSTOMER_SEGMENTS_TABLE = "marts.customer_segments"
 SEGMENT_PROFILES_TABLE = "marts.segment_profiles"
+SEGMENT_HISTORY_TABLE = "marts.segment_history"
+SEGMENT_MIGRATION_TABLE = "marts.segment_migration"
 
 # Segmentation model defaults (overridable through run config).
 K_MIN = 2
@@ -56,6 +59,10 @@ SILHOUETTE_SAMPLE_SIZE = 3000
 MIN_SEGMENT_SHARE = 0.02
 # A segment is high-value when its customers spend this many times the average customer.
 HIGH_VALUE_SPEND_RATIO = 1.25
+
+# Data days of segment history kept; the 7-day migration needs at least a week and a day.
+DEFAULT_HISTORY_RETENTION_DAYS = 90
+MIN_HISTORY_RETENTION_DAYS = 8
 
 # DuckDB allows a single writer process: every asset that touches the warehouse claims this pool.
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -69,6 +76,7 @@ class Settings:
     partition_start: date
     schedule_cron: str = "0 2 * * *"
     schedule_timezone: str = "UTC"
+    history_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
 
     @property
     def landing_dir(self) -> Path:
@@ -105,4 +113,15 @@ def get_settings() -> Settings:
         ),
         schedule_cron=os.environ.get(SCHEDULE_CRON_ENV, Settings.schedule_cron),
         schedule_timezone=os.environ.get(SCHEDULE_TIMEZONE_ENV, Settings.schedule_timezone),
+        history_retention_days=_retention_days(),
     )
+
+
+def _retention_days() -> int:
+    raw = os.environ.get(HISTORY_RETENTION_ENV, str(DEFAULT_HISTORY_RETENTION_DAYS))
+    if not raw.isdigit() or int(raw) < MIN_HISTORY_RETENTION_DAYS:
+        raise ValueError(
+            f"{HISTORY_RETENTION_ENV}={raw!r}: expected a whole number of days, at least "
+            f"{MIN_HISTORY_RETENTION_DAYS} (the 7-day migration compares with a week ago)"
+        )
+    return int(raw)

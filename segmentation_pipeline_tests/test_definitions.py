@@ -9,6 +9,7 @@ EXPECTED_ASSETS = {
     "customer_features",
     "segmentation_model",
     "customer_segments",
+    "segment_migration",
     "segment_profiles",
     "segment_report",
 }
@@ -39,7 +40,8 @@ def test_lineage_runs_in_one_direction() -> None:
         "customer_features": {"raw_transactions"},
         "segmentation_model": {"customer_features"},
         "customer_segments": {"segmentation_model"},
-        "segment_profiles": {"customer_segments"},
+        "segment_migration": {"customer_segments"},
+        "segment_profiles": {"customer_segments", "segment_migration"},
         "segment_report": {"segment_profiles"},
     }
 

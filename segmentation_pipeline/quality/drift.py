@@ -1,13 +1,16 @@
-"""Drift between runs: did today's scoring move away from the previous one?
+"""Drift between data days: did today's scoring move away from the previous data day's?
 
-Measured on `marts.segment_snapshots` (this scoring and the one before, see
-`segments/snapshots.py`) with the population stability index,
+Measured on `marts.segment_history` (one scoring per data day, see `segments/history.py`): the
+latest scoring against the scoring of the data day before it, whatever happened in between (a
+re-run of the same day replaces that day's scoring, never the previous day's). With the
+population stability index,
 PSI = sum over bins of (current share - previous share) * ln(current share / previous share),
 empty bins floored at PSI_FLOOR. Usual reading: below 0.1 stable, 0.1 to 0.25 moderate,
 above 0.25 significant.
 
 - `segment_drift`: PSI of the segment shares, and the share of customers present in both
-  scorings whose segment changed. Warns when PSI > 0.25 or more than 20% changed segment.
+  scorings whose segment changed (where they went: `segment_migration`). Warns when PSI > 0.25
+  or more than 20% changed segment.
 - `feature_drift`: PSI of each key feature, binned by the previous scoring's deciles. Warns when
   any feature's PSI > 0.25.
 
@@ -24,7 +27,7 @@ from segmentation_pipeline.metadata import markdown_table
 from segmentation_pipeline.reporting.plots import feature_drift_plot, segment_drift_plot
 from segmentation_pipeline.resources import Warehouse
 from segmentation_pipeline.segments.assets import customer_segments
-from segmentation_pipeline.segments.snapshots import SNAPSHOT_FEATURES, read_snapshots
+from segmentation_pipeline.segments.history import HISTORY_FEATURES, read_scorings, scoring_day
 from segmentation_pipeline.settings import WAREHOUSE_POOL
 
 PSI_MODERATE = 0.1
@@ -59,6 +62,8 @@ def binned_psi(previous: pd.Series, current: pd.Series, bins: int = PSI_BINS) ->
 
 @dataclass(frozen=True)
 class SegmentDrift:
+    previous_day: str
+    current_day: str
     previous_version: str
     current_version: str
     # segment_id, previous_share, current_share
@@ -68,8 +73,6 @@ class SegmentDrift:
     customers_changed: int
     new_customers: int
     gone_customers: int
-    # previous segment (rows) x current segment (columns), customers in both scorings
-    transitions: pd.DataFrame
 
     @property
     def changed_share(self) -> float:
@@ -97,6 +100,8 @@ def measure_segment_drift(previous: pd.DataFrame, current: pd.DataFrame) -> Segm
         current[["user_id", "segment_id"]], on="user_id", suffixes=("_previous", "_current")
     )
     return SegmentDrift(
+        previous_day=scoring_day(previous),
+        current_day=scoring_day(current),
         previous_version=str(previous["model_version"].iloc[0]),
         current_version=str(current["model_version"].iloc[0]),
         shares=shares,
@@ -105,17 +110,13 @@ def measure_segment_drift(previous: pd.DataFrame, current: pd.DataFrame) -> Segm
         customers_changed=int((both["segment_id_previous"] != both["segment_id_current"]).sum()),
         new_customers=int((~current["user_id"].isin(previous["user_id"])).sum()),
         gone_customers=int((~previous["user_id"].isin(current["user_id"])).sum()),
-        transitions=pd.crosstab(
-            both["segment_id_previous"].rename("previous"),
-            both["segment_id_current"].rename("current"),
-        ),
     )
 
 
 def measure_feature_drift(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
     """One row per key feature: PSI, its band and the medians before and now."""
     rows = []
-    for feature in SNAPSHOT_FEATURES:
+    for feature in HISTORY_FEATURES:
         value = binned_psi(previous[feature].astype(float), current[feature].astype(float))
         rows.append(
             {
@@ -129,12 +130,15 @@ def measure_feature_drift(previous: pd.DataFrame, current: pd.DataFrame) -> pd.D
     return pd.DataFrame(rows)
 
 
-def _first_scoring(current: pd.DataFrame) -> dg.AssetCheckResult:
+FIRST_DAY = "First data day in the segment history: no previous day to compare with yet."
+
+
+def _first_day(current: pd.DataFrame) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=True,
         severity=dg.AssetCheckSeverity.WARN,
-        description="First scoring: no previous one to compare with yet.",
-        metadata={"customers": len(current)},
+        description=FIRST_DAY,
+        metadata={"customers": len(current), "current_day": scoring_day(current)},
     )
 
 
@@ -143,18 +147,20 @@ def _first_scoring(current: pd.DataFrame) -> dg.AssetCheckResult:
     asset=customer_segments,
     blocking=True,
     pool=WAREHOUSE_POOL,
-    description="WARN when segment shares drift (PSI > 0.25) or > 20% of customers change segment.",
+    description="WARN when segment shares drift (PSI > 0.25) or > 20% of customers change segment "
+    "since the previous data day.",
 )
 def segment_drift(warehouse: Warehouse) -> dg.AssetCheckResult:
-    """Compare this scoring's segments with the previous scoring's."""
-    current, previous = read_snapshots(warehouse)
+    """Compare the latest scoring's segments with the previous data day's."""
+    current, previous = read_scorings(warehouse)
     if previous is None:
-        return _first_scoring(current)
+        return _first_day(current)
     drift = measure_segment_drift(previous, current)
     return dg.AssetCheckResult(
         passed=not drift.drifted,
         severity=dg.AssetCheckSeverity.WARN,
         description=(
+            f"{drift.current_day} vs {drift.previous_day}: "
             f"segment-share PSI {drift.psi:.3f} ({psi_band(drift.psi)}), "
             f"{drift.changed_share:.1%} of {drift.customers_compared} customers changed segment "
             f"(warn above PSI {PSI_SIGNIFICANT} or {CHANGED_SEGMENT_LIMIT:.0%})"
@@ -167,12 +173,11 @@ def segment_drift(warehouse: Warehouse) -> dg.AssetCheckResult:
             "customers_changed_segment": drift.customers_changed,
             "new_customers": drift.new_customers,
             "gone_customers": drift.gone_customers,
+            "current_day": drift.current_day,
+            "previous_day": drift.previous_day,
             "previous_model_version": drift.previous_version,
             "current_model_version": drift.current_version,
             "shares": markdown_table(drift.shares, max_rows=len(drift.shares)),
-            "transitions": markdown_table(
-                drift.transitions.reset_index(), max_rows=len(drift.transitions)
-            ),
             "shares_plot": segment_drift_plot(drift.shares).metadata(),
         },
     )
@@ -182,24 +187,29 @@ def segment_drift(warehouse: Warehouse) -> dg.AssetCheckResult:
     asset=customer_segments,
     blocking=True,
     pool=WAREHOUSE_POOL,
-    description="WARN when a key feature's distribution drifts (PSI > 0.25) since last scoring.",
+    description="WARN when a key feature's distribution drifts (PSI > 0.25) since the previous "
+    "data day.",
 )
 def feature_drift(warehouse: Warehouse) -> dg.AssetCheckResult:
-    """Compare the distribution of the key features customers were scored on with last time's."""
-    current, previous = read_snapshots(warehouse)
+    """Compare the distribution of the key features customers were scored on with the previous
+    data day's."""
+    current, previous = read_scorings(warehouse)
     if previous is None:
-        return _first_scoring(current)
+        return _first_day(current)
     table = measure_feature_drift(previous, current)
     drifted = table.loc[table["psi"] > PSI_SIGNIFICANT, "feature"].tolist()
+    days = f"{scoring_day(current)} vs {scoring_day(previous)}"
     return dg.AssetCheckResult(
         passed=not drifted,
         severity=dg.AssetCheckSeverity.WARN,
         description=(
-            f"significant drift (PSI > {PSI_SIGNIFICANT}) in {', '.join(drifted)}"
+            f"{days}: significant drift (PSI > {PSI_SIGNIFICANT}) in {', '.join(drifted)}"
             if drifted
-            else f"no feature drifted significantly (largest PSI {table['psi'].max():.3f})"
+            else f"{days}: no feature drifted significantly (largest PSI {table['psi'].max():.3f})"
         ),
         metadata={
+            "current_day": scoring_day(current),
+            "previous_day": scoring_day(previous),
             "max_psi": float(table["psi"].max()),
             "features_drifted": drifted,
             "psi": markdown_table(table, max_rows=len(table)),

@@ -3,14 +3,20 @@
 Subsample refits (see `model/stability.py`) give the adjusted Rand index overall and each
 segment's Jaccard similarity. The check passes when the mean Jaccard over segments is at least
 0.75 (stable in Hennig's bands: below 0.6 unstable, 0.6-0.75 doubtful, from 0.75 stable, from
-0.85 highly stable); otherwise it warns. The figures are a property of the model version (its
-training data, K and fixed seeds), so they are computed once, the night the version is fitted,
-and kept as `models/<version>/stability.json`; score-only nights reuse them at no cost.
+0.85 highly stable); otherwise it warns.
+
+The figures belong to a model version AND the data it was measured on: a kept model scores new
+data every night, and its segments may hold on the data it was fitted on and dissolve on today's.
+So they are keyed by (model version, data key) and kept as
+`models/<version>/stability-<first day>-<last day>-<content hash>.json`: recomputed (about 1.3 s
+on the default sample) the first time a version meets a data window, reused when the same
+version checks the same data again (a retry, a re-run).
 """
 
 import time
 
 import dagster as dg
+import duckdb
 
 from segmentation_pipeline.metadata import markdown_table
 from segmentation_pipeline.model.assets import segmentation_model
@@ -21,18 +27,33 @@ from segmentation_pipeline.settings import CUSTOMER_FEATURES_TABLE, WAREHOUSE_PO
 STABILITY_FILE = "stability"
 
 
+def stability_data_key(con: duckdb.DuckDBPyConnection) -> str:
+    """What the figures were computed on: the features' data window and a hash of their content
+    (order-independent, in SQL), e.g. `20251101-20251130-00c3a9e1f2b4d5e6`."""
+    first, last, content = con.execute(
+        f"SELECT min(first_purchase_date), max(last_purchase_date), bit_xor(hash(features)) "
+        f"FROM {CUSTOMER_FEATURES_TABLE} AS features"
+    ).fetchone()
+    return f"{first:%Y%m%d}-{last:%Y%m%d}-{content:016x}"
+
+
+def stability_file(data_key: str) -> str:
+    return f"{STABILITY_FILE}-{data_key}"
+
+
 # Blocking orders it before `customer_segments` and the report that shows its figures; as a
 # WARN it never stops the run: unstable segments are published, flagged.
 @dg.asset_check(
     asset=segmentation_model,
     blocking=True,
     pool=WAREHOUSE_POOL,
-    description="WARN unless the mean Jaccard over 20 subsample refits is >= 0.75 (clusterboot).",
+    description="WARN unless the mean Jaccard over 20 subsample refits on today's data is >= 0.75 "
+    "(clusterboot).",
 )
 def segment_stability(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse, model_store: ModelStore
 ) -> dg.AssetCheckResult:
-    """Subsample stability of the current model: ARI overall and Jaccard per segment."""
+    """Subsample stability of the current model on today's data: ARI and Jaccard per segment."""
     # scikit-learn is imported here, not at module load, to keep the code location quick to load.
     from segmentation_pipeline.model.stability import (
         STABLE_MEAN_JACCARD,
@@ -43,29 +64,35 @@ def segment_stability(
 
     started = time.perf_counter()
     model, card = model_store.load()
-    stored = model_store.load_json(card["version"], STABILITY_FILE)
+    with warehouse.connect() as con:
+        data_key = stability_data_key(con)
+    stored = model_store.load_json(card["version"], stability_file(data_key))
     if stored is None:
         features = warehouse.read_df(f"SELECT * FROM {CUSTOMER_FEATURES_TABLE}")
         stability = subsample_stability(features, model, card["config"]["random_state"])
-        model_store.save_json(card["version"], STABILITY_FILE, stability.to_json())
+        model_store.save_json(card["version"], stability_file(data_key), stability.to_json())
     else:
         stability = Stability.from_json(stored)
-        context.log.info(f"Stability of model {card['version']} computed when it was fitted")
+        context.log.info(f"Stability of model {card['version']} on data {data_key} reused")
     per_segment = stability.per_segment().assign(
         segment_name=lambda frame: frame["segment_id"].astype(str).map(card["segment_names"])
     )
     band = jaccard_band(stability.mean_jaccard)
     weak = per_segment.loc[per_segment["mean_jaccard"] < STABLE_MEAN_JACCARD, "segment_id"]
+    window = card["data_window"]
     return dg.AssetCheckResult(
         passed=stability.stable,
         severity=dg.AssetCheckSeverity.WARN,
         description=(
             f"mean Jaccard {stability.mean_jaccard:.3f} ({band}; passes from "
             f"{STABLE_MEAN_JACCARD}), mean ARI {sum(stability.ari) / len(stability.ari):.3f} "
-            f"over {stability.subsamples} refits on {stability.fraction:.0%} of customers"
+            f"over {stability.subsamples} refits on {stability.fraction:.0%} of customers "
+            f"(data {data_key})"
         ),
         metadata={
             "model_version": card["version"],
+            "data_key": data_key,
+            "model_data_window": f"{window['first_day']}..{window['last_day']}",
             "mean_jaccard": stability.mean_jaccard,
             "band": band,
             "mean_ari": sum(stability.ari) / len(stability.ari),

@@ -10,16 +10,18 @@ from segmentation_pipeline.model.assets import K_TABLE_SHOWN
 from segmentation_pipeline.model.spec import DEMOGRAPHIC_FEATURES
 from segmentation_pipeline.quality.drift import (
     CHANGED_SEGMENT_LIMIT,
+    FIRST_DAY,
     PSI_SIGNIFICANT,
     measure_feature_drift,
     measure_segment_drift,
     psi_band,
 )
-from segmentation_pipeline.quality.stability import STABILITY_FILE
+from segmentation_pipeline.quality.stability import stability_data_key, stability_file
 from segmentation_pipeline.reporting.plots import (
     demographic_mix_plot,
     feature_drift_plot,
     k_selection_plot,
+    migration_heatmap_plot,
     profile_heatmap_plot,
     projection_plot,
     segment_drift_plot,
@@ -35,8 +37,13 @@ from segmentation_pipeline.reporting.report import (
 )
 from segmentation_pipeline.resources import ModelStore, Warehouse
 from segmentation_pipeline.segments.assets import segment_profiles
+from segmentation_pipeline.segments.history import read_scorings, scoring_day
+from segmentation_pipeline.segments.migration import (
+    PERIOD_PHRASES,
+    migration_matrix,
+    read_migration,
+)
 from segmentation_pipeline.segments.profiling import standardised_differences
-from segmentation_pipeline.segments.snapshots import read_snapshots
 from segmentation_pipeline.settings import (
     CUSTOMER_FEATURES_TABLE,
     CUSTOMER_SEGMENTS_TABLE,
@@ -70,7 +77,7 @@ def _stability_body(payload: dict | None) -> str:
 
 def _drift_body(current: pd.DataFrame, previous: pd.DataFrame | None) -> str:
     if previous is None:
-        return figure_section([], note="First scoring: no previous one to compare with yet.")
+        return figure_section([], note=FIRST_DAY)
     segments = measure_segment_drift(previous, current)
     features = measure_feature_drift(previous, current)
     return figure_section(
@@ -78,12 +85,31 @@ def _drift_body(current: pd.DataFrame, previous: pd.DataFrame | None) -> str:
         segments.shares,
         features,
         note=(
-            f"Segment-share PSI {segments.psi:.3f} ({psi_band(segments.psi)}); "
+            f"Data day {scoring_day(current)} against {scoring_day(previous)}: "
+            f"segment-share PSI {segments.psi:.3f} ({psi_band(segments.psi)}); "
             f"{segments.changed_share:.1%} of {segments.customers_compared:,} customers changed "
             f"segment; {segments.new_customers:,} new customers. Largest feature PSI "
             f"{features['psi'].max():.3f}. Warnings above PSI {PSI_SIGNIFICANT} or "
             f"{CHANGED_SEGMENT_LIMIT:.0%} changed."
         ),
+    )
+
+
+def _migration_body(migration: pd.DataFrame, profiles: pd.DataFrame) -> str:
+    if migration.empty:
+        return figure_section([], note="One data day scored so far: no migration to show yet.")
+    periods = list(dict.fromkeys(migration["period"]))
+    matrices = {period: migration_matrix(migration, period) for period in periods}
+    spans = "; ".join(
+        f"{period}: {PERIOD_PHRASES[period]} segments ({rows['from_day'].iloc[0]:%Y-%m-%d}) "
+        f"against {rows['to_day'].iloc[0]:%Y-%m-%d}"
+        for period, rows in migration.groupby("period", sort=False)
+    )
+    return figure_section(
+        [migration_heatmap_plot(matrices).html()],
+        profiles[["segment_id", "segment_name", "migration_note"]],
+        *[matrix.reset_index() for matrix in matrices.values()],
+        note=f"Customers by segment before (rows) and now (columns). {spans}.",
     )
 
 
@@ -103,7 +129,8 @@ def segment_report(
     Sections: model version and lineage, K-selection curves, segment sizes and revenue shares,
     a heatmap of features by segment, a 2-D projection (PCA) of customers coloured by segment,
     the demographic mix, distinguishing features, recommended actions, stability (from the
-    model's `stability.json`) and drift since the previous scoring. Images are embedded as
+    model's figures on today's data), drift since the previous data day and customer migration
+    between segments over the last day and the last 7 days. Images are embedded as
     base64 PNG, so the file opens in any browser and can be mailed as is.
     """
     # scikit-learn is imported here, not at module load, to keep the code location quick to load.
@@ -117,7 +144,9 @@ def segment_report(
         f"FROM {CUSTOMER_FEATURES_TABLE} AS features "
         f"JOIN {CUSTOMER_SEGMENTS_TABLE} AS segments USING (user_id) ORDER BY user_id"
     )
-    current, previous = read_snapshots(warehouse)
+    current, previous = read_scorings(warehouse)
+    with warehouse.connect() as con:
+        data_key = stability_data_key(con)
     k_table = pd.DataFrame(card["k_table"])
     sizes = profiles[
         [
@@ -159,8 +188,11 @@ def segment_report(
         ),
         "distinguishing-features": per_segment_lists(profiles, "distinguishing_features"),
         "recommended-actions": per_segment_lists(profiles, "recommended_actions"),
-        "stability": _stability_body(model_store.load_json(card["version"], STABILITY_FILE)),
+        "stability": _stability_body(
+            model_store.load_json(card["version"], stability_file(data_key))
+        ),
         "drift": _drift_body(current, previous),
+        "migration": _migration_body(read_migration(warehouse), profiles),
     }
     page = render_report(
         bodies, f"Model {card['version']}, {len(members):,} customers in {len(profiles)} segments"

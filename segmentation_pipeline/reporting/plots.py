@@ -217,3 +217,29 @@ def feature_drift_plot(psi: pd.DataFrame) -> Plot:
     axis.set_xlabel("PSI (0.1 moderate, 0.25 significant)")
     axis.set_title("feature drift since the previous scoring")
     return _plot(figure, "Feature drift (PSI)")
+
+
+def migration_heatmap_plot(matrices: dict[str, pd.DataFrame]) -> Plot:
+    """Per period, from-segment (rows) x to-segment (columns): colour = share of the row's
+    customers, text = customers."""
+    figure, axes = _new_figure(columns=len(matrices), width=5.5, height=4.2)
+    for axis, (period, counts) in zip(axes, matrices.items(), strict=True):
+        shares = counts.div(counts.sum(axis=1), axis=0).to_numpy(dtype=float)
+        axis.imshow(shares, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+        for row, column in np.ndindex(shares.shape):
+            axis.text(
+                column,
+                row,
+                f"{int(counts.iat[row, column]):,}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if shares[row, column] > 0.6 else "black",
+            )
+        axis.set_xticks(range(len(counts.columns)), counts.columns, rotation=30, ha="right")
+        axis.set_yticks(range(len(counts.index)), counts.index)
+        axis.tick_params(labelsize=7)
+        axis.set_xlabel("segment now")
+        axis.set_ylabel("segment before")
+        axis.set_title(f"over {period} (colour: share of the row)")
+    return _plot(figure, "Customer migration between segments")

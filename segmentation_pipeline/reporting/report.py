@@ -2,7 +2,7 @@
 
 `render_report` lays out the sections of SECTIONS, in order, from bodies built by the
 `*_section` functions; every section is always present, saying so when it has nothing yet
-(e.g. drift before the second scoring).
+(e.g. drift before the second data day).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ SECTIONS: dict[str, str] = {
     "distinguishing-features": "What distinguishes each segment",
     "recommended-actions": "Recommended actions",
     "stability": "Stability",
-    "drift": "Drift since the previous scoring",
+    "drift": "Drift since the previous data day",
+    "migration": "Customer migration between segments",
 }
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #222; }

@@ -16,17 +16,24 @@ from segmentation_pipeline.reporting.plots import (
     segment_sizes_plot,
 )
 from segmentation_pipeline.resources import ModelStore, Warehouse
+from segmentation_pipeline.segments.history import current_day, record_scoring_sql, scored_days
+from segmentation_pipeline.segments.migration import (
+    migration_notes,
+    read_migration,
+    segment_migration,
+)
 from segmentation_pipeline.segments.profiling import (
     distinguishing_features,
     profile_segments,
     standardised_differences,
 )
-from segmentation_pipeline.segments.snapshots import SEGMENT_SNAPSHOTS_TABLE, rotate_snapshots_sql
 from segmentation_pipeline.settings import (
     CUSTOMER_FEATURES_TABLE,
     CUSTOMER_SEGMENTS_TABLE,
+    SEGMENT_HISTORY_TABLE,
     SEGMENT_PROFILES_TABLE,
     WAREHOUSE_POOL,
+    get_settings,
 )
 
 
@@ -48,7 +55,8 @@ def customer_segments(
     across model versions; the first model numbers segments by value, 0 = highest),
     segment_name (from the model card), distance_to_centroid (in the model's scaled feature
     space), model_version (the version that scored the customer), scored_at. In the same
-    transaction, `marts.segment_snapshots` keeps the previous scoring for the drift checks.
+    transaction the scoring is recorded as its data day's rows of `marts.segment_history`
+    (replacing an earlier scoring of that day; see `segments/history.py`).
     """
     # scikit-learn is imported here, not at module load, to keep the code location quick to load.
     from segmentation_pipeline.model.training import model_inputs
@@ -69,9 +77,15 @@ def customer_segments(
     )
     with warehouse.connect() as con:
         warehouse.replace_table_from_frame(
-            con, CUSTOMER_SEGMENTS_TABLE, segments, statements_before=rotate_snapshots_sql()
+            con,
+            CUSTOMER_SEGMENTS_TABLE,
+            segments,
+            statements_before=record_scoring_sql(
+                "incoming_frame", get_settings().history_retention_days
+            ),
         )
         metadata = table_metadata(con, CUSTOMER_SEGMENTS_TABLE)
+        as_of_day, history_days = current_day(con), len(scored_days(con))
     sizes = segments.groupby(["segment_id", "segment_name"]).size().rename("customers")
     context.log.info(f"{len(segments)} customers scored with model {card['version']}")
     projection = projection_plot(
@@ -84,7 +98,9 @@ def customer_segments(
             **metadata,
             "model_version": card["version"],
             "segment_sizes": markdown_table(sizes.reset_index(), max_rows=len(sizes)),
-            "snapshots_table": SEGMENT_SNAPSHOTS_TABLE,
+            "as_of_day": str(as_of_day),
+            "history_table": SEGMENT_HISTORY_TABLE,
+            "history_days": history_days,
             "projection_plot": projection.metadata(),
             "seconds": round(time.perf_counter() - started, 3),
         }
@@ -92,7 +108,7 @@ def customer_segments(
 
 
 @dg.asset(
-    deps=[customer_segments],
+    deps=[customer_segments, segment_migration],
     group_name="segments",
     kinds={"duckdb", "python"},
     owners=["team:marketing-analytics"],
@@ -109,7 +125,9 @@ def segment_profiles(
     flag (average spend at least 1.25x the average customer's), recommended actions
     (personalised campaigns, omnichannel for younger segments, segment pricing and offers,
     loyalty and retention for high spenders) and `distinguishing_features`: the 5 features
-    furthest from all customers in standard deviations, with their sign.
+    furthest from all customers in standard deviations, with their sign; `migration_note`: the
+    largest move out of the segment over the last 7 days (else the last day), from
+    `marts.segment_migration`.
     """
     started = time.perf_counter()
     members = warehouse.read_df(
@@ -121,6 +139,9 @@ def segment_profiles(
     profiles = profile_segments(members).join(identity, on="segment_id")
     profiles["distinguishing_features"] = profiles["segment_id"].map(
         distinguishing_features(members)
+    )
+    profiles["migration_note"] = profiles["segment_id"].map(
+        migration_notes(read_migration(warehouse), profiles["segment_id"].tolist())
     )
     leading = [
         "segment_id",
@@ -152,6 +173,9 @@ def segment_profiles(
             "high_value_segments": int(profiles["high_value"].sum()),
             "summary": markdown_table(summary, max_rows=len(summary)),
             "distinguishing_features": markdown_table(explanations, max_rows=len(explanations)),
+            "migration_notes": markdown_table(
+                profiles[["segment_id", "segment_name", "migration_note"]], max_rows=len(profiles)
+            ),
             "sizes_plot": segment_sizes_plot(profiles).metadata(),
             "profile_heatmap": profile_heatmap_plot(standardised_differences(members)).metadata(),
             "demographic_mix": demographic_mix_plot(members, DEMOGRAPHIC_FEATURES).metadata(),

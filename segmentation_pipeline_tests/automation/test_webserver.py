@@ -63,14 +63,16 @@ def test_asset_graph_over_graphql(dev: Dagster) -> None:
     nodes = {node["assetKey"]["path"][0]: node for node in dev(ASSET_GRAPH_QUERY)["assetNodes"]}
     assert set(nodes) == set(ASSETS)
     parents = {
-        name: [key["path"][0] for key in node["dependencyKeys"]] for name, node in nodes.items()
+        name: sorted(key["path"][0] for key in node["dependencyKeys"])
+        for name, node in nodes.items()
     }
     assert parents == {
         "raw_transactions": [],
         "customer_features": ["raw_transactions"],
         "segmentation_model": ["customer_features"],
         "customer_segments": ["segmentation_model"],
-        "segment_profiles": ["customer_segments"],
+        "segment_migration": ["customer_segments"],
+        "segment_profiles": ["customer_segments", "segment_migration"],
         "segment_report": ["segment_profiles"],
     }
     for name, node in nodes.items():

@@ -6,6 +6,7 @@ import pytest
 
 from segmentation_pipeline.cli import main
 from segmentation_pipeline.definitions import defs
+from segmentation_pipeline.quality.stability import stability_file
 from segmentation_pipeline.resources import ModelStore
 from segmentation_pipeline.settings import Settings
 from segmentation_pipeline_tests.reporting.test_report import assert_pngs, parse_report
@@ -63,7 +64,8 @@ def test_refit_on_demand_then_reuse_list_and_restore(
         e for e in refit.get_asset_check_evaluations() if e.check_name == "segment_stability"
     ]
     assert stability.metadata["computed_this_run"].value is True
-    assert store.load_json(second["version"], "stability") is not None
+    data_key = stability.metadata["data_key"].value
+    assert store.load_json(second["version"], stability_file(data_key)) is not None
     # The plots of the report are in the assets' metadata too.
     profiles = metadata(refit, "segment_profiles")
     assert_pngs(

@@ -47,6 +47,14 @@ def land_shifted_day(settings: Settings) -> None:
     day.to_csv(settings.landing_file(SHIFTED_DAY), index=False)
 
 
+def history(settings: Settings, day: str) -> pd.DataFrame:
+    """One data day's rows of the segment history."""
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return con.execute(
+            "SELECT * FROM marts.segment_history WHERE as_of_day = ? ORDER BY user_id", [day]
+        ).df()
+
+
 def checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
     return {
         evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()
@@ -76,6 +84,9 @@ def test_a_shifted_day_is_scored_with_the_kept_model_and_warns(
     assert len(scored) == customers
     assert (scored["user_id"] > NEW_CUSTOMER_OFFSET).sum() > 0
     assert (scored["model_version"] == model_version).all()
+    (segments,) = shifted.asset_materializations_for_node("customer_segments")
+    assert segments.metadata["as_of_day"].value == SHIFTED_DAY
+    assert segments.metadata["history_days"].value == 2
 
     evaluations = checks(shifted)
     feature_drift = evaluations["feature_drift"]
@@ -102,13 +113,29 @@ def test_a_shifted_day_is_scored_with_the_kept_model_and_warns(
     assert_pngs(drift["images"])
     assert f"{segment_drift.metadata['changed_segment_share'].value:.1%} of" in drift["text"]
 
-    # Scoring again with nothing changed: no drift.
-    unchanged = segmentation.execute_in_process(
-        instance=instance, asset_selection=[dg.AssetKey("customer_segments")]
-    )
-    assert unchanged.success
-    evaluations = checks(unchanged)
-    for name in ("feature_drift", "segment_drift"):
-        assert evaluations[name].passed, evaluations[name].description
-    assert evaluations["segment_drift"].metadata["changed_segment_share"].value == 0
-    assert evaluations["feature_drift"].metadata["max_psi"].value == 0
+    # Scoring the same day again (a retry, a manual re-run), twice: that day's scoring is
+    # replaced, the previous day's is kept, and drift still compares with it.
+    previous_day = segment_drift.metadata["previous_day"].value
+    assert segment_drift.metadata["current_day"].value == SHIFTED_DAY
+    assert previous_day == materialised.landed_days()[-2]
+    kept = history(materialised, previous_day)
+    for _ in range(2):
+        again = segmentation.execute_in_process(
+            instance=instance, asset_selection=[dg.AssetKey("customer_segments")]
+        )
+        assert again.success
+        evaluations = checks(again)
+        for check, figure in [
+            ("segment_drift", "customers_changed_segment"),
+            ("segment_drift", "segment_share_psi"),
+            ("feature_drift", "max_psi"),
+            ("feature_drift", "previous_day"),
+        ]:
+            expected = (segment_drift if check == "segment_drift" else feature_drift).metadata
+            assert evaluations[check].metadata[figure].value == expected[figure].value, figure
+        assert not evaluations["feature_drift"].passed
+    pd.testing.assert_frame_equal(history(materialised, previous_day), kept)
+    rescored = history(materialised, SHIFTED_DAY)
+    assert len(rescored) == len(scored) and rescored["user_id"].is_unique
+    assert rescored["scored_at"].nunique() == 1
+    assert rescored["scored_at"].iloc[0] > kept["scored_at"].iloc[0]

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 import duckdb
 from matplotlib import image
 
+from segmentation_pipeline.quality.drift import FIRST_DAY
 from segmentation_pipeline.reporting.assets import REPORT_FILE
 from segmentation_pipeline.reporting.report import SECTIONS
 from segmentation_pipeline.settings import Settings
@@ -90,5 +91,7 @@ def test_report_has_every_section_and_every_image_decodes(materialised: Settings
             assert action in sections["recommended-actions"]["text"]
     assert "First model" in sections["model"]["text"]
     assert "Mean Jaccard" in sections["stability"]["text"]
-    # One scoring so far: the drift section says there is nothing to compare yet.
-    assert "First scoring" in sections["drift"]["text"] and not sections["drift"]["images"]
+    # One data day scored so far: drift and migration say there is nothing to compare yet.
+    assert FIRST_DAY in sections["drift"]["text"] and not sections["drift"]["images"]
+    assert "no migration to show yet" in sections["migration"]["text"]
+    assert not sections["migration"]["images"]
