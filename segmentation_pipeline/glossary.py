@@ -61,7 +61,16 @@ COLUMN_DOCS: dict[str, str] = {
     "distance_to_centroid": "distance to the segment's centre in the model's scaled space",
     "model_version": "model version that produced the row (models/<version>/)",
     "scored_at": "when the customer was scored (UTC)",
-    "snapshot": "'current' (latest scoring) or 'previous' (the one before)",
+    # history and migration
+    "as_of_day": "the data day a scoring belongs to: the last loaded day when it was scored",
+    "period": "'1 day' or '7 days': how far apart the two compared scorings are",
+    "from_day": "data day of the earlier scoring",
+    "to_day": "data day of the later scoring (the latest)",
+    "from_segment_id": "segment on from_day (empty for a customer new since then)",
+    "from_segment_name": "segment name on from_day, or 'new customer'",
+    "to_segment_id": "segment on to_day (empty for a customer no longer scored)",
+    "to_segment_name": "segment name on to_day, or 'no longer scored'",
+    "share_of_from": "customers / customers of the from-segment, 0..1 (sums to 1 per segment)",
     # profiles
     "customers": "customers in the segment",
     "customer_share": "share of all customers in the segment, 0..1",
@@ -81,6 +90,7 @@ COLUMN_DOCS: dict[str, str] = {
     "signature_category_lift": "segment's spend share in its signature category / overall share",
     "recommended_actions": "what marketing should do for the segment",
     "distinguishing_features": "features furthest from all customers, in standard deviations",
+    "migration_note": "the largest move out of the segment over the last 7 days (else 1 day)",
 }
 
 COLUMN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
