@@ -20,7 +20,9 @@ from segmentation_pipeline.settings import (
     get_settings,
 )
 
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The CLI says itself why a run failed, in one line (main); Dagster's own failure events, with
+# their stack traces, stay in the instance's event log for the UI.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def ensure_dagster_home() -> Path:

@@ -12,6 +12,7 @@ from segmentation_pipeline.automation import (
 from segmentation_pipeline.features.assets import customer_features
 from segmentation_pipeline.ingest.assets import raw_transactions
 from segmentation_pipeline.model.assets import segmentation_model
+from segmentation_pipeline.publishing import published_marts
 from segmentation_pipeline.quality.checks import (
     customer_features_contract,
     customer_segments_contract,
@@ -34,6 +35,7 @@ defs = dg.Definitions(
         customer_segments,
         segment_profiles,
         segment_report,
+        published_marts,
     ],
     asset_checks=[
         raw_transactions_contract,

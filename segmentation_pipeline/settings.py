@@ -14,6 +14,7 @@ DATA_DIR_ENV = "SEGMENTATION_DATA_DIR"
 PARTITION_START_ENV = "SEGMENTATION_PARTITION_START"
 SCHEDULE_CRON_ENV = "SEGMENTATION_SCHEDULE_CRON"
 SCHEDULE_TIMEZONE_ENV = "SEGMENTATION_SCHEDULE_TIMEZONE"
+WAREHOUSE_LOCK_WAIT_ENV = "SEGMENTATION_WAREHOUSE_LOCK_WAIT_SECONDS"
 
 DEFAULT_PARTITION_START = "2025-11-01"
 
@@ -69,6 +70,8 @@ class Settings:
     partition_start: date
     schedule_cron: str = "0 2 * * *"
     schedule_timezone: str = "UTC"
+    # How long a run waits for another process to release the warehouse before it fails.
+    warehouse_lock_wait_seconds: float = 300.0
 
     @property
     def landing_dir(self) -> Path:
@@ -105,4 +108,7 @@ def get_settings() -> Settings:
         ),
         schedule_cron=os.environ.get(SCHEDULE_CRON_ENV, Settings.schedule_cron),
         schedule_timezone=os.environ.get(SCHEDULE_TIMEZONE_ENV, Settings.schedule_timezone),
+        warehouse_lock_wait_seconds=float(
+            os.environ.get(WAREHOUSE_LOCK_WAIT_ENV, Settings.warehouse_lock_wait_seconds)
+        ),
     )

@@ -9,15 +9,17 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from segmentation_pipeline.cli_runs import PID_TAG
-from segmentation_pipeline.settings import WAREHOUSE_POOL
+from segmentation_pipeline.settings import WAREHOUSE_LOCK_WAIT_ENV, WAREHOUSE_POOL
 from segmentation_pipeline_tests.deployment import REPO_ROOT, wait_until
 
 
@@ -124,3 +126,33 @@ def test_a_run_waiting_for_the_pool_names_the_run_holding_it(
                 process.send_signal(signal.SIGCONT)
                 process.kill()
                 process.wait(30)
+
+
+def test_a_warehouse_held_by_another_process_fails_in_one_line_after_the_wait(
+    project: Project,
+) -> None:
+    warehouse = project.data / "warehouse.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    holder_code = (
+        f"import duckdb, time; con = duckdb.connect({str(warehouse)!r}, read_only=True); "
+        "print('holding', flush=True); time.sleep(120)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", holder_code], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        project.env[WAREHOUSE_LOCK_WAIT_ENV] = "3"
+        started = time.monotonic()
+        run = project.run(timeout=300)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait(30)
+    assert run.returncode != 0
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith(f"Run failed: The warehouse {warehouse} is held by another process")
+    assert f"PID {holder.pid} ({sys.executable} -c import duckdb, time;" in line
+    assert "still after 3 s" in line or "still after 4 s" in line
+    assert "Reading the marts" in line and WAREHOUSE_LOCK_WAIT_ENV in line
+    assert elapsed < 120  # bounded: no retries of the wait

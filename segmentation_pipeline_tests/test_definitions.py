@@ -11,6 +11,7 @@ EXPECTED_ASSETS = {
     "customer_segments",
     "segment_profiles",
     "segment_report",
+    "published_marts",
 }
 
 
@@ -41,6 +42,7 @@ def test_lineage_runs_in_one_direction() -> None:
         "customer_segments": {"segmentation_model"},
         "segment_profiles": {"customer_segments"},
         "segment_report": {"segment_profiles"},
+        "published_marts": {"customer_features", "customer_segments", "segment_profiles"},
     }
 
 

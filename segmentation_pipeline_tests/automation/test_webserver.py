@@ -70,6 +70,7 @@ def test_asset_graph_over_graphql(dev: Dagster) -> None:
         "customer_segments": ["segmentation_model"],
         "segment_profiles": ["customer_segments"],
         "segment_report": ["segment_profiles"],
+        "published_marts": ["customer_features", "customer_segments", "segment_profiles"],
     }
     for name, node in nodes.items():
         assert node["description"] and node["kinds"] and node["owners"], name
@@ -124,11 +125,11 @@ def test_lineage_page_renders_every_asset_in_chromium(dev: Dagster) -> None:
     assert chromium_path(), "chromium is missing: `make test` installs Debian's chromium package"
     browser = Browser()
     try:
-        # The lineage of the last asset, all the way upstream: the whole graph, by group.
+        # The lineage of the first asset, all the way downstream: the whole graph, by group.
         browser.open(
-            f"{dev.base}/assets/segment_report?view=lineage&lineageScope=upstream&lineageDepth=6"
+            f"{dev.base}/assets/raw_transactions?view=lineage&lineageScope=downstream&lineageDepth=6"
         )
-        groups = ["ingest", "features", "model", "segments", "reporting"]
+        groups = ["ingest", "features", "model", "segments", "reporting", "publishing"]
         text = browser.wait_for_text([*ASSETS, *groups], 90)
         browser.click_text("Skip")  # the first-visit community dialog
         browser.screenshot(ARTIFACTS / "asset_lineage.png")
