@@ -16,7 +16,8 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -109,10 +110,18 @@ def drop_tags(drops: dict[str, str]) -> dict[str, str]:
     return {f"{DROP_TAG_PREFIX}{day}": sha[:16] for day, sha in drops.items()}
 
 
-def in_flight_drops(instance: dg.DagsterInstance) -> dict[str, str]:
-    """Drop keys of queued or running runs, each with the run that will load it."""
+def in_flight_drops(
+    instance: dg.DagsterInstance, succeeded_since: datetime | None = None
+) -> dict[str, str]:
+    """Drop keys of queued or running runs (and of runs that succeeded since
+    `succeeded_since`, when given), each with the run that loads it."""
+    runs = list(instance.get_runs(dg.RunsFilter(statuses=IN_FLIGHT_STATUSES)))
+    if succeeded_since is not None:
+        runs += instance.get_runs(
+            dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS], updated_after=succeeded_since)
+        )
     in_flight: dict[str, str] = {}
-    for run in instance.get_runs(dg.RunsFilter(statuses=IN_FLIGHT_STATUSES)):
+    for run in runs:
         for key, value in run.tags.items():
             if key.startswith(DROP_TAG_PREFIX):
                 in_flight[f"{key.removeprefix(DROP_TAG_PREFIX)}:{value}"] = run.run_id
@@ -123,7 +132,7 @@ def loaded_drops(settings: Settings) -> dict[str, str] | None:
     """The warehouse ledger: {day: sha256 of the file it was loaded from}.
 
     Opened read-only; while a run writes, retried for a short while (the lock is released
-    between steps). None when the warehouse stays locked: nobody can tell what is loaded.
+    between steps). None when the warehouse stays locked.
     """
     if not settings.warehouse_path.exists():
         return {}
@@ -143,28 +152,62 @@ def loaded_drops(settings: Settings) -> dict[str, str] | None:
             time.sleep(LEDGER_RETRY_SECONDS)
 
 
+@dataclass(frozen=True)
+class LedgerSnapshot:
+    """The ledger as last read, kept in the sensor's cursor for when the warehouse is locked."""
+
+    read_at: datetime
+    days: dict[str, str]
+
+    def to_json(self) -> dict:
+        return {"read_at": self.read_at.isoformat(), "days": self.days}
+
+    @classmethod
+    def from_json(cls, value: dict | None) -> "LedgerSnapshot | None":
+        if not value:
+            return None
+        return cls(datetime.fromisoformat(value["read_at"]), value["days"])
+
+
+@dataclass(frozen=True)
+class DropDecision:
+    pending: dict[str, str]  # {day: sha256} to load
+    reasons: list[str]  # why each other drop is not requested
+    ledger: LedgerSnapshot
+
+
 def pending_drops(
-    instance: dg.DagsterInstance, settings: Settings, landed: dict[str, str]
-) -> tuple[dict[str, str], list[str]] | None:
+    instance: dg.DagsterInstance,
+    settings: Settings,
+    landed: dict[str, str],
+    last_ledger: LedgerSnapshot | None = None,
+) -> DropDecision | None:
     """The landed drops ({day: sha256}) that must still be loaded, and why the others are not.
 
-    In-flight runs are read before the ledger: a run finishing in between is then seen in
-    the ledger, never missed by both. None when the ledger cannot be read.
+    In-flight runs are read before the ledger, so a run finishing in between is seen in the
+    ledger. While the warehouse is locked, the ledger's last snapshot stands in for it, with
+    the runs that succeeded since then; with no snapshot, None: nobody can tell.
     """
+    now = datetime.now(UTC)
     in_flight = in_flight_drops(instance)
-    loaded = loaded_drops(settings)
-    if loaded is None:
+    days = loaded_drops(settings)
+    if days is not None:
+        ledger = LedgerSnapshot(now, days)
+    elif last_ledger is not None:
+        ledger = last_ledger
+        in_flight = in_flight_drops(instance, succeeded_since=last_ledger.read_at)
+    else:
         return None
     pending, reasons = {}, []
     for day, sha in sorted(landed.items()):
         key = drop_key(day, sha)
-        if loaded.get(day) == sha:
+        if ledger.days.get(day) == sha:
             reasons.append(f"{day}.csv is already loaded with this content ({sha[:12]})")
         elif key in in_flight:
             reasons.append(f"{day}.csv is already requested (run {in_flight[key]})")
         else:
             pending[day] = sha
-    return pending, reasons
+    return DropDecision(pending, reasons, ledger)
 
 
 # --- nightly schedule ---------------------------------------------------------------------------
@@ -191,8 +234,8 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg
         return dg.SkipReason(f"No landing file for {day}: {path} does not exist.")
     drops = {day: file_sha256(path)}
     decided = pending_drops(context.instance, settings, drops)
-    if decided is not None and not decided[0]:
-        return dg.SkipReason(decided[1][0] + ".")
+    if decided is not None and not decided.pending:
+        return dg.SkipReason(decided.reasons[0] + ".")
     # A warehouse locked for long cannot say; loading a day replaces it, so the night is not lost.
     return dg.RunRequest(
         run_key=drop_run_key(drops),
@@ -244,17 +287,19 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     """
     cursor = json.loads(context.cursor) if context.cursor else {}
     settings = get_settings()
-    hashes, next_cursor = scan_landing(settings, cursor)
-    decided = pending_drops(context.instance, settings, hashes)
+    hashes, files = scan_landing(settings, cursor.get("files", {}))
+    decided = pending_drops(
+        context.instance, settings, hashes, LedgerSnapshot.from_json(cursor.get("ledger"))
+    )
     if decided is None:
         return dg.SensorResult(
-            skip_reason="The warehouse is being written; the ledger is read at the next tick.",
-            cursor=json.dumps(next_cursor),
+            skip_reason="The warehouse is locked and its ledger was never read; next tick.",
+            cursor=json.dumps({"files": files}),
         )
-    pending, _ = decided
+    next_cursor = json.dumps({"files": files, "ledger": decided.ledger.to_json()})
     requests = []
-    for first, last in contiguous_ranges(pending):
-        drops = {day: sha for day, sha in pending.items() if first <= day <= last}
+    for first, last in contiguous_ranges(decided.pending):
+        drops = {day: sha for day, sha in decided.pending.items() if first <= day <= last}
         requests.append(
             dg.RunRequest(
                 run_key=drop_run_key(drops),
@@ -264,6 +309,6 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     if not requests:
         return dg.SensorResult(
             skip_reason=f"{len(hashes)} landing files, all already loaded or requested.",
-            cursor=json.dumps(next_cursor),
+            cursor=next_cursor,
         )
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(next_cursor))
+    return dg.SensorResult(run_requests=requests, cursor=next_cursor)
