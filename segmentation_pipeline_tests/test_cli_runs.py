@@ -26,30 +26,43 @@ from segmentation_pipeline_tests.deployment import REPO_ROOT, wait_until
 class Project:
     """A data dir with the small sample landed and a DAGSTER_HOME with the project's instance."""
 
-    def __init__(self, root: Path, landing: Path):
+    def __init__(self, root: Path, landing: Path | None = None):
         self.home, self.data = root / "dagster_home", root / "data"
-        self.home.mkdir()
-        shutil.copy(REPO_ROOT / ".dagster" / "dagster.yaml", self.home / "dagster.yaml")
-        shutil.copytree(landing, self.data / "landing" / "transactions")
+        if landing is not None:
+            self.home.mkdir()
+            shutil.copy(REPO_ROOT / ".dagster" / "dagster.yaml", self.home / "dagster.yaml")
+            shutil.copytree(landing, self.landing)
         self.env = {
             **os.environ,
             "DAGSTER_HOME": str(self.home),
             "SEGMENTATION_DATA_DIR": str(self.data),
         }
 
+    @property
+    def landing(self) -> Path:
+        return self.data / "landing" / "transactions"
+
+    def command(self, module: str) -> list[str]:
+        return [sys.executable, "-m", module, "run"]
+
     def start_run(self, log: Path) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "segmentation_pipeline", "run"],
+            self.command("segmentation_pipeline"),
             env=self.env,
             cwd=self.home.parent,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
         )
 
-    def run(self, timeout: float = 300) -> subprocess.CompletedProcess:
+    def run(
+        self,
+        timeout: float = 300,
+        module: str = "segmentation_pipeline",
+        extra_env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "segmentation_pipeline", "run"],
-            env=self.env,
+            self.command(module),
+            env={**self.env, **(extra_env or {})},
             cwd=self.home.parent,
             capture_output=True,
             text=True,
