@@ -187,7 +187,10 @@ class ModelStore(dg.ConfigurableResource):
 
         folder = self.version_dir(version)
         folder.mkdir(parents=True, exist_ok=True)
-        joblib.dump(model, folder / "model.joblib")
+        # Written aside and renamed, like every file here: a killed run leaves no torn file.
+        partial = folder / "model.joblib.partial"
+        joblib.dump(model, partial)
+        partial.replace(folder / "model.joblib")
         self.save_json(version, "model_card", card)
         # Move the pointer last so readers never see a half-written version.
         self._point_to(version)
@@ -230,9 +233,10 @@ class ModelStore(dg.ConfigurableResource):
         )
 
     def save_json(self, version: str, name: str, payload: dict[str, Any]) -> None:
-        (self.version_dir(version) / f"{name}.json").write_text(
-            json.dumps(payload, indent=2, sort_keys=True)
-        )
+        path = self.version_dir(version) / f"{name}.json"
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(payload, indent=2, sort_keys=True))
+        partial.replace(path)
 
     def load_json(self, version: str, name: str) -> dict[str, Any] | None:
         path = self.version_dir(version) / f"{name}.json"
