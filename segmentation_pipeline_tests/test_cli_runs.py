@@ -80,6 +80,18 @@ class Project:
             return {slot.run_id for slot in info.claimed_slots}
 
 
+def cpu_seconds_over(pid: int, seconds: float) -> float:
+    """CPU time (user + system) the process uses during the next `seconds`."""
+
+    def used() -> int:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
+
+    before = used()
+    time.sleep(seconds)
+    return (used() - before) / os.sysconf("SC_CLK_TCK")
+
+
 @pytest.fixture
 def project(tmp_path: Path, small_landing: Path) -> Project:
     return Project(tmp_path, small_landing)
@@ -130,6 +142,8 @@ def test_a_run_waiting_for_the_pool_names_the_run_holding_it(
             0.5,
         )
         assert f"`segmentation run` PID {holder.pid}" in line
+        # It sleeps while it waits: under a tenth of a core, where it used to spin a whole one.
+        assert cpu_seconds_over(waiting.pid, 10) < 1.0
         holder.send_signal(signal.SIGCONT)
         assert holder.wait(300) == 0
         assert waiting.wait(300) == 0, (tmp_path / "waiting.log").read_text()
