@@ -40,7 +40,12 @@ def run_pipeline(
     Runs left behind by a killed `segmentation run` are cleaned up first, and a run that waits
     for the warehouse pool says which run holds it.
     """
-    from segmentation_pipeline.automation import contiguous_ranges, range_tags
+    from segmentation_pipeline.automation import (
+        contiguous_ranges,
+        drop_tags,
+        file_sha256,
+        range_tags,
+    )
     from segmentation_pipeline.cli_runs import clean_up_dead_runs, process_tags, report_slot_waits
     from segmentation_pipeline.definitions import defs
 
@@ -65,11 +70,15 @@ def run_pipeline(
         last_range = index == len(ranges) - 1
         print(f"Loading {first}..{last}" + (" and rebuilding the marts" if last_range else ""))
         job = defs.resolve_job_def("refresh_job" if last_range else "ingest_job")
+        # Tagged with its drops like the sensor's runs, so the sensor does not request them too.
+        drops = {
+            day: file_sha256(settings.landing_file(day)) for day in days if first <= day <= last
+        }
         with report_slot_waits(instance):
             results.append(
                 job.execute_in_process(
                     instance=instance,
-                    tags={**range_tags(first, last), **process_tags()},
+                    tags={**range_tags(first, last), **drop_tags(drops), **process_tags()},
                     run_config=QUIET_RUN_CONFIG,
                 )
             )

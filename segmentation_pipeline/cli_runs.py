@@ -15,7 +15,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -121,7 +121,7 @@ def describe_holder(instance: dg.DagsterInstance, run_id: str, step_key: str | N
     return f"run {run_id} ({run.job_name}{step}, {run.status.value}, {where})"
 
 
-def holders_message(instance: dg.DagsterInstance, exclude: set[str] = frozenset()) -> str | None:
+def holders_message(instance: dg.DagsterInstance, exclude: Set[str] = frozenset()) -> str | None:
     """Who holds every slot of the warehouse pool (runs in `exclude` aside); None if one is
     free for us (or the pool has no limit)."""
     info = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
