@@ -45,7 +45,12 @@ def run_pipeline(
     Runs left behind by a killed `segmentation run` are cleaned up first, and a run that waits
     for the warehouse pool says which run holds it.
     """
-    from segmentation_pipeline.automation import contiguous_ranges, range_tags
+    from segmentation_pipeline.automation import (
+        contiguous_ranges,
+        drop_tags,
+        file_sha256,
+        range_tags,
+    )
     from segmentation_pipeline.cli_runs import clean_up_dead_runs, process_tags, report_slot_waits
     from segmentation_pipeline.definitions import defs
 
@@ -70,11 +75,15 @@ def run_pipeline(
         last_range = index == len(ranges) - 1
         print(f"Loading {first}..{last}" + (" and rebuilding the marts" if last_range else ""))
         job = defs.resolve_job_def("refresh_job" if last_range else "ingest_job")
+        # Tagged with its drops like the sensor's runs, so the sensor does not request them too.
+        drops = {
+            day: file_sha256(settings.landing_file(day)) for day in days if first <= day <= last
+        }
         with report_slot_waits(instance):
             results.append(
                 job.execute_in_process(
                     instance=instance,
-                    tags={**range_tags(first, last), **process_tags()},
+                    tags={**range_tags(first, last), **drop_tags(drops), **process_tags()},
                     run_config=QUIET_RUN_CONFIG,
                 )
             )
@@ -259,14 +268,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def expected_error_message(error: BaseException) -> str | None:
-    """The one line a user needs for an error the product expects (bad input, failed run), or
-    None for a bug, which keeps its traceback."""
+    """The one line a user needs for an error the product expects (bad input, a locked
+    warehouse, a failed run), or None for a bug, which keeps its traceback."""
     from segmentation_pipeline.ingest.loader import LandingFileError
 
     if isinstance(error, dg.DagsterExecutionStepExecutionError):
         # The step's own exception says what went wrong (e.g. which landing file and why).
         cause = error.user_exception or error
-        return f"run failed in {error.step_key}: {expected_error_message(cause) or cause}"
+        reason = cause.description if isinstance(cause, dg.Failure) else cause
+        return f"run failed in {error.step_key}: {reason}"
     if isinstance(error, dg.Failure):
         return f"run failed: {error.description}"
     if isinstance(error, CommandError | LandingFileError | dg.DagsterError):

@@ -15,7 +15,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -121,51 +121,71 @@ def describe_holder(instance: dg.DagsterInstance, run_id: str, step_key: str | N
     return f"run {run_id} ({run.job_name}{step}, {run.status.value}, {where})"
 
 
-def slot_wait_message(instance: dg.DagsterInstance, our_run_ids: set[str]) -> str | None:
-    """Who holds the warehouse pool while one of our runs waits for it; None when not waiting."""
+def holders_message(instance: dg.DagsterInstance, exclude: Set[str] = frozenset()) -> str | None:
+    """Who holds every slot of the warehouse pool (runs in `exclude` aside); None if one is
+    free for us (or the pool has no limit)."""
     info = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
-    waiting = [
-        step
-        for step in info.pending_steps
-        if step.run_id in our_run_ids and step.assigned_timestamp is None
-    ]
-    holders = [slot for slot in info.claimed_slots if slot.run_id not in our_run_ids]
-    if not waiting or not holders:
+    holders = [slot for slot in info.claimed_slots if slot.run_id not in exclude]
+    if not info.limit or len(holders) < info.limit:
         return None
     held_by = "; ".join(describe_holder(instance, slot.run_id, slot.step_key) for slot in holders)
     return (
-        f"Waiting for the {WAREHOUSE_POOL} pool ({info.slot_count} slot(s)), "
-        f"held by {held_by}. A run whose process is gone is cleaned up by the next "
-        "`segmentation run`."
+        f"Waiting for the {WAREHOUSE_POOL} pool ({info.limit} slot(s)), held by {held_by}. "
+        "A run whose process is gone is cleaned up by the next `segmentation run`."
     )
+
+
+class WaitReporter:
+    """Says a waiting message when it changes, then again every minute with the time waited."""
+
+    def __init__(self, say: Callable[[str], None] | None = None):
+        self.say = say or (lambda message: print(message, flush=True))
+        self.last_message: str | None = None
+        self.last_said = self.started = time.monotonic()
+
+    def update(self, message: str | None) -> None:
+        now = time.monotonic()
+        if message is None:
+            self.last_message, self.started = None, now
+        elif message != self.last_message or now - self.last_said >= SLOT_REMINDER_SECONDS:
+            repeated = message == self.last_message
+            self.say(message + (f" (waiting {now - self.started:.0f} s)" if repeated else ""))
+            self.last_message, self.last_said = message, now
+
+
+def wait_for_free_slot(instance: dg.DagsterInstance, reporter: WaitReporter) -> None:
+    """Before a run starts: sleep (not spin) while the pool is full, saying who holds it, and
+    clean up holders whose process dies meanwhile."""
+    while (message := holders_message(instance)) is not None:
+        reporter.update(message)
+        time.sleep(SLOT_POLL_SECONDS)
+        for cleaned in clean_up_dead_runs(instance):
+            reporter.say(f"Cleaned up {cleaned}")
+    reporter.update(None)
 
 
 @contextmanager
 def report_slot_waits(
     instance: dg.DagsterInstance, say: Callable[[str], None] | None = None
 ) -> Iterator[None]:
-    """While the block runs, say (and repeat every minute) when this process's run waits for
-    the warehouse pool, naming the run that holds it."""
+    """Wait for a free slot first; then, while the block runs, say (and repeat every minute)
+    when this process's run waits for the warehouse pool, naming the run that holds it."""
     tags = process_tags()
     stop = threading.Event()
-    say = say or (lambda message: print(message, flush=True))
+    reporter = WaitReporter(say)
+    wait_for_free_slot(instance, reporter)
 
-    def our_run_ids() -> set[str]:
+    def our_waiting_run_ids() -> set[str]:
         runs = instance.get_runs(dg.RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES, tags=tags))
-        return {run.run_id for run in runs}
+        ours = {run.run_id for run in runs}
+        info = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
+        waiting = {step.run_id for step in info.pending_steps if step.assigned_timestamp is None}
+        return ours & waiting
 
     def watch() -> None:
-        last_message, last_said = None, 0.0
-        started = time.monotonic()
         while not stop.wait(SLOT_POLL_SECONDS):
-            message = slot_wait_message(instance, our_run_ids())
-            now = time.monotonic()
-            if message is None:
-                last_message, started = None, now
-            elif message != last_message or now - last_said >= SLOT_REMINDER_SECONDS:
-                waited = f" (waiting {now - started:.0f} s)" if message == last_message else ""
-                say(message + waited)
-                last_message, last_said = message, now
+            waiting = our_waiting_run_ids()
+            reporter.update(holders_message(instance, exclude=waiting) if waiting else None)
 
     watcher = threading.Thread(target=watch, name="slot-wait-reporter", daemon=True)
     watcher.start()

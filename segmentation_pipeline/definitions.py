@@ -12,6 +12,7 @@ from segmentation_pipeline.automation import (
 from segmentation_pipeline.features.assets import customer_features
 from segmentation_pipeline.ingest.assets import raw_transactions
 from segmentation_pipeline.model.assets import segmentation_model
+from segmentation_pipeline.publishing import published_marts
 from segmentation_pipeline.quality.checks import (
     customer_features_contract,
     customer_segments_contract,
@@ -36,6 +37,7 @@ defs = dg.Definitions(
         segment_migration,
         segment_profiles,
         segment_report,
+        published_marts,
     ],
     asset_checks=[
         raw_transactions_contract,

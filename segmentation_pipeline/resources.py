@@ -7,6 +7,8 @@ same Definitions serve `make run`, `dagster dev` and tests pointed at a temporar
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +33,40 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
+# DuckDB's message when another process holds the file: "... Conflicting lock is held in
+# /usr/bin/python3.11 (PID 4242) ...".
+LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+LOCK_RETRY_SECONDS = 1.0
+
+
+def process_command(pid: int, program: str) -> str:
+    """The holder's command line (from /proc), or the program DuckDB named if it is unreadable."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return program
+    command = " ".join(raw.replace(b"\0", b" ").decode(errors="replace").split()) or program
+    return command if len(command) <= 160 else command[:157] + "..."
+
+
+def warehouse_locked(path: Path, error: duckdb.Error, waited: float) -> dg.Failure | None:
+    """A one-line failure naming the process that holds the warehouse; None for other errors."""
+    holder = LOCK_HOLDER.search(str(error))
+    if holder is None:
+        return None
+    pid = int(holder["pid"])
+    return dg.Failure(
+        description=(
+            f"The warehouse {path} is held by another process, PID {pid} "
+            f"({process_command(pid, holder['program'])}), still after {waited:.0f} s: close "
+            "it (read the published marts instead, see README 'Reading the marts'), or raise "
+            "SEGMENTATION_WAREHOUSE_LOCK_WAIT_SECONDS."
+        ),
+        metadata={"warehouse": str(path), "holder_pid": pid},
+        allow_retries=False,
+    )
+
+
 class Warehouse(dg.ConfigurableResource):
     """The DuckDB file that holds the `raw` and `marts` schemas."""
 
@@ -40,10 +76,27 @@ class Warehouse(dg.ConfigurableResource):
     def path(self) -> Path:
         return Path(self.database) if self.database else get_settings().warehouse_path
 
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        """Open the file for writing; while another process holds it, wait up to the configured
+        time (DuckDB allows one writer, or readers only), then fail naming the holder."""
+        wait = get_settings().warehouse_lock_wait_seconds
+        started = time.monotonic()
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as error:
+                waited = time.monotonic() - started
+                failure = warehouse_locked(self.path, error, waited)
+                if failure is None:
+                    raise
+                if waited >= wait:
+                    raise failure from None
+                time.sleep(LOCK_RETRY_SECONDS)
+
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.path))
+        con = self._open()
         try:
             con.execute("CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS marts;")
             yield con
@@ -134,7 +187,10 @@ class ModelStore(dg.ConfigurableResource):
 
         folder = self.version_dir(version)
         folder.mkdir(parents=True, exist_ok=True)
-        joblib.dump(model, folder / "model.joblib")
+        # Written aside and renamed, like every file here: a killed run leaves no torn file.
+        partial = folder / "model.joblib.partial"
+        joblib.dump(model, partial)
+        partial.replace(folder / "model.joblib")
         self.save_json(version, "model_card", card)
         # Move the pointer last so readers never see a half-written version.
         self._point_to(version)
@@ -177,9 +233,10 @@ class ModelStore(dg.ConfigurableResource):
         )
 
     def save_json(self, version: str, name: str, payload: dict[str, Any]) -> None:
-        (self.version_dir(version) / f"{name}.json").write_text(
-            json.dumps(payload, indent=2, sort_keys=True)
-        )
+        path = self.version_dir(version) / f"{name}.json"
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(payload, indent=2, sort_keys=True))
+        partial.replace(path)
 
     def load_json(self, version: str, name: str) -> dict[str, Any] | None:
         path = self.version_dir(version) / f"{name}.json"

@@ -15,6 +15,7 @@ PARTITION_START_ENV = "SEGMENTATION_PARTITION_START"
 SCHEDULE_CRON_ENV = "SEGMENTATION_SCHEDULE_CRON"
 SCHEDULE_TIMEZONE_ENV = "SEGMENTATION_SCHEDULE_TIMEZONE"
 HISTORY_RETENTION_ENV = "SEGMENTATION_HISTORY_RETENTION_DAYS"
+WAREHOUSE_LOCK_WAIT_ENV = "SEGMENTATION_WAREHOUSE_LOCK_WAIT_SECONDS"
 
 DEFAULT_PARTITION_START = "2025-11-01"
 
@@ -77,6 +78,8 @@ class Settings:
     schedule_cron: str = "0 2 * * *"
     schedule_timezone: str = "UTC"
     history_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
+    # How long a run waits for another process to release the warehouse before it fails.
+    warehouse_lock_wait_seconds: float = 300.0
 
     @property
     def landing_dir(self) -> Path:
@@ -114,6 +117,9 @@ def get_settings() -> Settings:
         schedule_cron=os.environ.get(SCHEDULE_CRON_ENV, Settings.schedule_cron),
         schedule_timezone=os.environ.get(SCHEDULE_TIMEZONE_ENV, Settings.schedule_timezone),
         history_retention_days=_retention_days(),
+        warehouse_lock_wait_seconds=float(
+            os.environ.get(WAREHOUSE_LOCK_WAIT_ENV, Settings.warehouse_lock_wait_seconds)
+        ),
     )
 
 

@@ -9,45 +9,60 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from segmentation_pipeline.cli_runs import PID_TAG
-from segmentation_pipeline.settings import WAREHOUSE_POOL
+from segmentation_pipeline.settings import WAREHOUSE_LOCK_WAIT_ENV, WAREHOUSE_POOL
 from segmentation_pipeline_tests.deployment import REPO_ROOT, wait_until
 
 
 class Project:
     """A data dir with the small sample landed and a DAGSTER_HOME with the project's instance."""
 
-    def __init__(self, root: Path, landing: Path):
+    def __init__(self, root: Path, landing: Path | None = None):
         self.home, self.data = root / "dagster_home", root / "data"
-        self.home.mkdir()
-        shutil.copy(REPO_ROOT / ".dagster" / "dagster.yaml", self.home / "dagster.yaml")
-        shutil.copytree(landing, self.data / "landing" / "transactions")
+        if landing is not None:
+            self.home.mkdir()
+            shutil.copy(REPO_ROOT / ".dagster" / "dagster.yaml", self.home / "dagster.yaml")
+            shutil.copytree(landing, self.landing)
         self.env = {
             **os.environ,
             "DAGSTER_HOME": str(self.home),
             "SEGMENTATION_DATA_DIR": str(self.data),
         }
 
+    @property
+    def landing(self) -> Path:
+        return self.data / "landing" / "transactions"
+
+    def command(self, module: str) -> list[str]:
+        return [sys.executable, "-m", module, "run"]
+
     def start_run(self, log: Path) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "segmentation_pipeline", "run"],
+            self.command("segmentation_pipeline"),
             env=self.env,
             cwd=self.home.parent,
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
         )
 
-    def run(self, timeout: float = 300) -> subprocess.CompletedProcess:
+    def run(
+        self,
+        timeout: float = 300,
+        module: str = "segmentation_pipeline",
+        extra_env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "segmentation_pipeline", "run"],
-            env=self.env,
+            self.command(module),
+            env={**self.env, **(extra_env or {})},
             cwd=self.home.parent,
             capture_output=True,
             text=True,
@@ -63,6 +78,18 @@ class Project:
         with self.instance() as instance:
             info = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
             return {slot.run_id for slot in info.claimed_slots}
+
+
+def cpu_seconds_over(pid: int, seconds: float) -> float:
+    """CPU time (user + system) the process uses during the next `seconds`."""
+
+    def used() -> int:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
+
+    before = used()
+    time.sleep(seconds)
+    return (used() - before) / os.sysconf("SC_CLK_TCK")
 
 
 @pytest.fixture
@@ -115,6 +142,8 @@ def test_a_run_waiting_for_the_pool_names_the_run_holding_it(
             0.5,
         )
         assert f"`segmentation run` PID {holder.pid}" in line
+        # It sleeps while it waits: under a tenth of a core, where it used to spin a whole one.
+        assert cpu_seconds_over(waiting.pid, 10) < 1.0
         holder.send_signal(signal.SIGCONT)
         assert holder.wait(300) == 0
         assert waiting.wait(300) == 0, (tmp_path / "waiting.log").read_text()
@@ -124,3 +153,34 @@ def test_a_run_waiting_for_the_pool_names_the_run_holding_it(
                 process.send_signal(signal.SIGCONT)
                 process.kill()
                 process.wait(30)
+
+
+def test_a_warehouse_held_by_another_process_fails_in_one_line_after_the_wait(
+    project: Project,
+) -> None:
+    warehouse = project.data / "warehouse.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    holder_code = (
+        f"import duckdb, time; con = duckdb.connect({str(warehouse)!r}, read_only=True); "
+        "print('holding', flush=True); time.sleep(120)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", holder_code], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        project.env[WAREHOUSE_LOCK_WAIT_ENV] = "3"
+        started = time.monotonic()
+        run = project.run(timeout=300)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait(30)
+    assert run.returncode != 0
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("segmentation: run failed")
+    assert f"The warehouse {warehouse} is held by another process" in line
+    assert f"PID {holder.pid} ({sys.executable} -c import duckdb, time;" in line
+    assert "still after 3 s" in line or "still after 4 s" in line
+    assert "Reading the marts" in line and WAREHOUSE_LOCK_WAIT_ENV in line
+    assert elapsed < 120  # bounded: no retries of the wait

@@ -12,6 +12,7 @@ EXPECTED_ASSETS = {
     "segment_migration",
     "segment_profiles",
     "segment_report",
+    "published_marts",
 }
 
 
@@ -43,6 +44,7 @@ def test_lineage_runs_in_one_direction() -> None:
         "segment_migration": {"customer_segments"},
         "segment_profiles": {"customer_segments", "segment_migration"},
         "segment_report": {"segment_profiles"},
+        "published_marts": {"customer_features", "customer_segments", "segment_profiles"},
     }
 
 

@@ -11,6 +11,7 @@ import duckdb
 import psycopg2
 import pytest
 
+from segmentation_pipeline.automation import DROP_TAG_PREFIX, file_sha256
 from segmentation_pipeline_tests.automation.conftest import (
     SIX_DAYS,
     data_lines,
@@ -62,6 +63,17 @@ class Deployment:
                 ).fetchall()
             )
 
+    def raw_materializations(self, run_ids: set[str]) -> dict[str, int]:
+        """How many times each day of raw_transactions was materialised by these runs."""
+        with psycopg2.connect(self.postgres_url) as con, con.cursor() as cursor:
+            cursor.execute(
+                "SELECT partition, count(*) FROM event_logs WHERE dagster_event_type = "
+                "'ASSET_MATERIALIZATION' AND asset_key LIKE %s AND run_id = ANY(%s) "
+                "GROUP BY partition",
+                ['%"raw_transactions"%', list(run_ids)],
+            )
+            return dict(cursor.fetchall())
+
     def run_records(self) -> dict[str, int]:
         with psycopg2.connect(self.postgres_url) as con, con.cursor() as cursor:
             cursor.execute("SELECT status, count(*) FROM runs GROUP BY status")
@@ -79,6 +91,8 @@ def deployment(
         env.update(
             DAGSTER_POSTGRES_URL=postgres_url.replace("postgresql://", "postgresql+psycopg2://"),
             SEGMENTATION_SCHEDULE_CRON="* * * * *",
+            # Runs wait for a warehouse held by a test's reader instead of failing.
+            SEGMENTATION_WAREHOUSE_LOCK_WAIT_SECONDS="900",
         )
         port = free_port()
         workspace = str(REPO_ROOT / "workspace.yaml")
@@ -198,3 +212,61 @@ def test_nightly_schedule_refreshes_yesterday_through_the_daemon(deployment: Dep
         in {tag(run, "dagster/partition"), tag(run, "dagster/asset_partition_range_start")}
     ]
     assert len(runs_for_day) == 1
+
+
+def test_drops_landing_while_runs_wait_are_each_loaded_and_refreshed_once(
+    deployment: Deployment,
+) -> None:
+    """Three days land one after another while the warehouse is held (runs wait in the queue
+    for it), the last one being yesterday's so the every-minute schedule fires on a file the
+    sensor already requested: one run, one load and one refresh per drop."""
+    client = deployment.client
+    client.wait_for_quiet(300)
+    before = {run["runId"] for run in client.runs()}
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    drops = {"2025-11-07": SIX_DAYS[3], "2025-11-08": SIX_DAYS[4], yesterday: SIX_DAYS[5]}
+
+    def runs_carrying(day: str) -> list[dict]:
+        return [
+            run
+            for run in client.runs()
+            if run["runId"] not in before and tag(run, f"{DROP_TAG_PREFIX}{day}")
+        ]
+
+    # A reader holds the warehouse: every run waits for it (and for the pool) meanwhile.
+    reader = duckdb.connect(str(deployment.data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        for day, source in drops.items():
+            source_file = deployment.source_landing / f"{source}.csv"
+            shutil.copy(source_file, deployment.landing / f"{day}.csv")
+            wait_until(lambda day=day: runs_carrying(day), 180, f"a run for {day}", every=3)
+
+        def schedule_skipped_the_sensed_file() -> str | None:
+            ticks = client.instigators()["nightly_refresh"]["scheduleState"]["ticks"]
+            reasons = [t["skipReason"] or "" for t in ticks if t["status"] == "SKIPPED"]
+            return next((r for r in reasons if f"{yesterday}.csv is already requested" in r), None)
+
+        wait_until(schedule_skipped_the_sensed_file, 180, "the schedule to skip", every=3)
+        waiting = [run for run in client.runs() if run["runId"] not in before]
+        assert all(run["status"] in {"QUEUED", "STARTING", "STARTED"} for run in waiting)
+    finally:
+        reader.close()
+
+    runs = client.wait_for_quiet(900)
+    new_runs = [run for run in runs if run["runId"] not in before]
+    assert all(run["status"] == "SUCCESS" for run in new_runs), new_runs
+    assert sorted(run["jobName"] for run in new_runs) == ["refresh_job"] * 3  # three refreshes
+    assert all(len(runs_carrying(day)) == 1 for day in drops)  # one run per drop
+    assert deployment.raw_materializations({run["runId"] for run in new_runs}) == dict.fromkeys(
+        drops, 1
+    )
+    loads = deployment.load_records_per_day()
+    assert all(loads[day] == 1 for day in drops)
+    with duckdb.connect(str(deployment.data_dir / "warehouse.duckdb"), read_only=True) as con:
+        ledger = dict(
+            con.execute(
+                "SELECT CAST(transaction_date AS VARCHAR), file_sha256 FROM raw.landing_loads"
+            ).fetchall()
+        )
+    for day in drops:
+        assert ledger[day] == file_sha256(deployment.landing / f"{day}.csv")
