@@ -6,6 +6,7 @@ import subprocess
 import sys
 import warnings
 from datetime import date
+from importlib import resources
 from pathlib import Path
 
 import dagster as dg
@@ -20,6 +21,8 @@ from segmentation_pipeline.settings import (
     get_settings,
 )
 
+INSTANCE_YAML = "dagster_instance.yaml"
+
 
 class CommandError(Exception):
     """An expected failure of a command (nothing landed, no model yet): one line for the user."""
@@ -31,9 +34,14 @@ QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}
 
 
 def ensure_dagster_home() -> Path:
-    """The project's instance folder (default `.dagster/`, telemetry off), never the home dir."""
+    """The project's instance folder (default `.dagster/`), never the home dir; one without a
+    `dagster.yaml` gets the project's (telemetry off, the one-slot warehouse pool, run
+    monitoring) rather than Dagster's defaults."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster").resolve())))
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(resources.files(__package__).joinpath(INSTANCE_YAML).read_text())
     return home
 
 

@@ -8,11 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from segmentation_pipeline_tests.deployment import REPO_ROOT
+
 
 def segmentation(*args: str, data: Path, cwd: Path) -> subprocess.CompletedProcess:
-    home = cwd / ".dagster"
-    home.mkdir(exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {
         **os.environ,
         "SEGMENTATION_DATA_DIR": str(data),
@@ -69,6 +68,14 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
 def test_nothing_landed_is_a_clear_error(tmp_path: Path, command: list[str]) -> None:
     line = one_line_error(segmentation(*command, data=tmp_path / "data", cwd=tmp_path))
     assert "segmentation sample" in line
+
+
+def test_a_new_dagster_home_gets_the_projects_instance(tmp_path: Path) -> None:
+    """Not Dagster's defaults (telemetry on, no warehouse pool): the project's instance."""
+    segmentation("run", data=tmp_path / "data", cwd=tmp_path)
+    written = (tmp_path / ".dagster" / "dagster.yaml").read_text()
+    assert written == (REPO_ROOT / ".dagster" / "dagster.yaml").read_text()
+    assert "telemetry:\n  enabled: false" in written and "default_limit: 1" in written
 
 
 def test_importing_a_missing_file_is_one_line(tmp_path: Path) -> None:
