@@ -14,6 +14,11 @@ DATA_DIR_ENV = "SEGMENTATION_DATA_DIR"
 PARTITION_START_ENV = "SEGMENTATION_PARTITION_START"
 SCHEDULE_CRON_ENV = "SEGMENTATION_SCHEDULE_CRON"
 SCHEDULE_TIMEZONE_ENV = "SEGMENTATION_SCHEDULE_TIMEZONE"
+DUCKDB_MEMORY_LIMIT_ENV = "SEGMENTATION_DUCKDB_MEMORY_LIMIT"
+DUCKDB_THREADS_ENV = "SEGMENTATION_DUCKDB_THREADS"
+# The engine's share of the machine: beyond it DuckDB spills to `duckdb_temp_dir`, so memory
+# stays flat however many rows land (the Python process around it needs ~1 GB more at 100x).
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1536MB"
 
 DEFAULT_PARTITION_START = "2025-11-01"
 
@@ -69,6 +74,8 @@ class Settings:
     partition_start: date
     schedule_cron: str = "0 2 * * *"
     schedule_timezone: str = "UTC"
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    duckdb_threads: int = 0  # 0: one per core
 
     @property
     def landing_dir(self) -> Path:
@@ -77,6 +84,10 @@ class Settings:
     @property
     def warehouse_path(self) -> Path:
         return self.data_dir / "warehouse.duckdb"
+
+    @property
+    def duckdb_temp_dir(self) -> Path:
+        return self.data_dir / "duckdb_tmp"
 
     @property
     def models_dir(self) -> Path:
@@ -105,4 +116,6 @@ def get_settings() -> Settings:
         ),
         schedule_cron=os.environ.get(SCHEDULE_CRON_ENV, Settings.schedule_cron),
         schedule_timezone=os.environ.get(SCHEDULE_TIMEZONE_ENV, Settings.schedule_timezone),
+        duckdb_memory_limit=os.environ.get(DUCKDB_MEMORY_LIMIT_ENV, DEFAULT_DUCKDB_MEMORY_LIMIT),
+        duckdb_threads=int(os.environ.get(DUCKDB_THREADS_ENV, "0")),
     )

@@ -14,9 +14,10 @@ import dagster as dg
 
 from segmentation_pipeline.metadata import markdown_table
 from segmentation_pipeline.model.assets import segmentation_model
+from segmentation_pipeline.model.sampling import read_fit_sample_of
 from segmentation_pipeline.reporting.plots import stability_plot
 from segmentation_pipeline.resources import ModelStore, Warehouse
-from segmentation_pipeline.settings import CUSTOMER_FEATURES_TABLE, WAREHOUSE_POOL
+from segmentation_pipeline.settings import WAREHOUSE_POOL
 
 STABILITY_FILE = "stability"
 
@@ -45,7 +46,8 @@ def segment_stability(
     model, card = model_store.load()
     stored = model_store.load_json(card["version"], STABILITY_FILE)
     if stored is None:
-        features = warehouse.read_df(f"SELECT * FROM {CUSTOMER_FEATURES_TABLE}")
+        # The customers the model was fitted on: refits of that size stay bounded in time.
+        features = read_fit_sample_of(warehouse, card).features
         stability = subsample_stability(features, model, card["config"]["random_state"])
         model_store.save_json(card["version"], STABILITY_FILE, stability.to_json())
     else:
