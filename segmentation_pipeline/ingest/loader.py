@@ -162,9 +162,12 @@ def file_fingerprint(path: Path) -> tuple[str, int]:
     with path.open("rb") as handle:
         while chunk := handle.read(FINGERPRINT_CHUNK_BYTES):
             digest.update(chunk)
-            complete_end = chunk.rfind(b"\n") + 1
-            lines += NON_BLANK_LINE.subn(b"", carry + chunk[:complete_end])[1]
-            carry = chunk[complete_end:] if complete_end else carry + chunk
+            complete_end = chunk.rfind(b"\n") + 1  # 0: no line ends in this chunk
+            if complete_end:
+                lines += NON_BLANK_LINE.subn(b"", carry + chunk[:complete_end])[1]
+                carry = chunk[complete_end:]
+            else:
+                carry += chunk
     lines += NON_BLANK_LINE.subn(b"", carry)[1]
     return digest.hexdigest(), max(lines - 1, 0)
 
