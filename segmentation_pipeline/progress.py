@@ -69,7 +69,7 @@ class StepPrinter:
             # A backfilled range materialises once per day: say each distinct note once.
             counted = Counter(note for note in self.step_notes.pop(step, []) if note)
             notes = "; ".join(
-                note if times == 1 else f"{note} x {times} partitions"
+                note if times == 1 else f"{note} ({times} partitions)"
                 for note, times in counted.items()
             )
             status = "done" if kind == "STEP_SUCCESS" else "FAILED"
