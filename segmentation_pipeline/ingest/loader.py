@@ -197,35 +197,40 @@ def _read_csv_sql(path: Path) -> str:
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Read one file as text into temp table `staged` (line number, source columns).
+    """Read one file as text into temp table `staged` (source columns, in file order).
 
     The engine reads the file once, in parallel, spilling to its temp directory when the day is
     larger than its memory limit.
     """
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged_text AS {_read_csv_sql(path)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {_read_csv_sql(path)}")
     except duckdb.Error as error:
         raise _parse_error(path, error) from error
-    # Insertion order is preserved, so the row's position in the file (+ the header line,
-    # 1-based) is its line number. Row ids start past an offset inside a transaction.
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE staged AS SELECT "
-        "rowid - (SELECT min(rowid) FROM staged_text) + 2 AS line_number, "
-        + ", ".join(SOURCE_COLUMNS)
-        + " FROM staged_text"
-    )
-    con.execute("DROP TABLE staged_text")
 
 
 def classify_staged(con: duckdb.DuckDBPyConnection) -> None:
-    """Tag each staged row with the list of contract rules it breaks (empty when valid)."""
+    """Tag each staged row with its line number and the contract rules it breaks (empty: valid).
+
+    Duplicates are found on a hash of the row first (one integer per row to group), then
+    confirmed on the full text of the few candidate rows, so a hash collision cannot reject a
+    row; every later copy points at the line of the first.
+    """
     columns = ", ".join(SOURCE_COLUMNS)
+    same_row = " AND ".join(
+        f"numbered.{column} IS NOT DISTINCT FROM firsts.{column}" for column in SOURCE_COLUMNS
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE classified AS "
-        "WITH numbered AS (SELECT *, min(line_number) OVER (PARTITION BY "
-        + columns
-        + ") AS first_copy FROM staged), flagged AS (SELECT *, CASE WHEN first_copy < line_number "
-        "THEN first_copy END AS first_line_number FROM numbered) "
+        # Insertion order is preserved, so the row's position in the file (+ the header line,
+        # 1-based) is its line number. Row ids start past an offset inside a transaction.
+        "WITH numbered AS (SELECT rowid - (SELECT min(rowid) FROM staged) + 2 AS line_number, "
+        f"{columns}, hash({columns}) AS row_hash FROM staged), "
+        "repeated AS (SELECT row_hash FROM numbered GROUP BY row_hash HAVING count(*) > 1), "
+        f"firsts AS (SELECT {columns}, row_hash, min(line_number) AS first_copy FROM numbered "
+        "WHERE row_hash IN (SELECT row_hash FROM repeated) GROUP BY ALL), "
+        "flagged AS (SELECT numbered.*, CASE WHEN firsts.first_copy < numbered.line_number "
+        "THEN firsts.first_copy END AS first_line_number FROM numbered "
+        f"LEFT JOIN firsts ON numbered.row_hash = firsts.row_hash AND {same_row}) "
         "SELECT line_number, "
         + columns
         + ", list_filter(["
@@ -249,7 +254,7 @@ def load_file(con: duckdb.DuckDBPyConnection, day: str, path: Path) -> FileLoad:
     )
     con.execute(
         f"INSERT INTO raw.transactions SELECT {typed}, DATE '{day}' FROM classified "
-        "WHERE len(reasons) = 0 ORDER BY line_number"
+        "WHERE len(reasons) = 0"
     )
     con.execute(
         f"INSERT INTO raw.rejected_transactions SELECT DATE '{day}', ?, line_number, "

@@ -196,7 +196,7 @@ def segmentation_model(
     from segmentation_pipeline.model.training import fit_model
 
     k_table = sweep_k(
-        features,
+        sample.sweep_features,
         range(config.k_min, config.k_max + 1),
         random_state=config.random_state,
         silhouette_sample=config.silhouette_sample_size,

@@ -22,6 +22,10 @@ from segmentation_pipeline.settings import CUSTOMER_FEATURES_TABLE
 # Enough customers for K-Means to place 10 centroids and for segments of 2% to hold 1,000 each.
 FIT_SAMPLE_MAX_CUSTOMERS = 50_000
 SAMPLING_METHOD = "lowest md5(user_id || ':' || seed)"
+# The K sweep and the stability refits fit K-Means many times (each K, each subsample, with
+# restarts): they see the first SWEEP_MAX_CUSTOMERS of the fit sample (the same ranking, so a
+# nested sample), which bounds their time at any scale. The sweep's silhouette already uses 3,000.
+SWEEP_MAX_CUSTOMERS = 10_000
 
 
 def sample_rank_sql(seed: int) -> str:
@@ -49,6 +53,11 @@ class FitSample:
     last_day: date
 
     @property
+    def sweep_features(self) -> pd.DataFrame:
+        """The customers the K sweep and stability refits see (rows are in sample rank order)."""
+        return self.features.head(SWEEP_MAX_CUSTOMERS)
+
+    @property
     def sampled(self) -> bool:
         return len(self.features) < self.customers
 
@@ -57,6 +66,7 @@ class FitSample:
         return {
             "customers_total": self.customers,
             "customers_fitted": len(self.features),
+            "customers_swept": len(self.sweep_features),
             "max_customers": self.max_customers,
             "sampled": self.sampled,
             "seed": self.seed,
@@ -65,7 +75,8 @@ class FitSample:
 
 
 def read_fit_sample(warehouse: Warehouse, max_customers: int, seed: int) -> FitSample:
-    """The feature rows to fit on: all customers, or `max_customers` of them drawn by `seed`."""
+    """The feature rows to fit on: all customers, or `max_customers` of them drawn by `seed`;
+    in sample rank order either way."""
     with warehouse.connect() as con:
         customers, first_day, last_day = con.execute(
             f"SELECT count(*), min(first_purchase_date), max(last_purchase_date) "

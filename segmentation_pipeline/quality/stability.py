@@ -46,8 +46,8 @@ def segment_stability(
     model, card = model_store.load()
     stored = model_store.load_json(card["version"], STABILITY_FILE)
     if stored is None:
-        # The customers the model was fitted on: refits of that size stay bounded in time.
-        features = read_fit_sample_of(warehouse, card).features
+        # The model's sweep customers (a nested sample of its fit): bounded time at any scale.
+        features = read_fit_sample_of(warehouse, card).sweep_features
         stability = subsample_stability(features, model, card["config"]["random_state"])
         model_store.save_json(card["version"], STABILITY_FILE, stability.to_json())
     else:

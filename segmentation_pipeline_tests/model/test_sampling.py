@@ -27,12 +27,18 @@ def test_sample_is_bounded_deterministic_and_keeps_the_full_data_window(
 
     assert len(sample.features) == bound and sample.sampled
     assert sample.features["user_id"].tolist() == again.features["user_id"].tolist()
+    # Nested: a smaller bound draws the first customers of a larger one.
+    smaller = read_fit_sample(warehouse, bound // 2, seed=42)
+    assert (
+        smaller.features["user_id"].tolist() == sample.features["user_id"].head(bound // 2).tolist()
+    )
     assert set(sample.features["user_id"]) != set(other_seed.features["user_id"])
     assert (sample.first_day, sample.last_day) == (first_day, last_day)
     assert not everyone.sampled and len(everyone.features) == customers
     assert sample.card() == {
         "customers_total": customers,
         "customers_fitted": bound,
+        "customers_swept": bound,
         "max_customers": bound,
         "sampled": True,
         "seed": 42,
