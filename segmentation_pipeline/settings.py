@@ -19,7 +19,7 @@ DUCKDB_THREADS_ENV = "SEGMENTATION_DUCKDB_THREADS"
 MODEL_THREADS_ENV = "SEGMENTATION_MODEL_THREADS"
 # The engine's share of the machine: beyond it DuckDB spills to `duckdb_temp_dir`, so memory
 # stays flat however many rows land (the Python process around it needs ~1 GB more at 100x).
-DEFAULT_DUCKDB_MEMORY_LIMIT = "1536MB"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"
 
 DEFAULT_PARTITION_START = "2025-11-01"
 
