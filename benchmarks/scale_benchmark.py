@@ -25,7 +25,9 @@ HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 NIGHTLY = """
 import sys
+import warnings
 import dagster as dg
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
 from segmentation_pipeline.cli import QUIET_RUN_CONFIG
 from segmentation_pipeline.definitions import defs
 from segmentation_pipeline.settings import get_settings
@@ -80,6 +82,8 @@ def bench_scale(scale: float, pandas: bool, tmp: str | None) -> dict[str, float]
         env = {**os.environ, "SEGMENTATION_DATA_DIR": str(data), "DAGSTER_HOME": str(home)}
         segmentation = str(BIN / "segmentation")
         row: dict[str, float] = {"scale": scale}
+        # Other work on the machine slows every figure (and multi-threaded fits most): say how busy.
+        row["load"] = os.getloadavg()[0]
         print(f"x{scale:g}: generating the sample", flush=True)
         sample = [segmentation, "sample", "--scale", str(scale), "--quiet"]
         row["sample_s"], _ = measured(sample, env)
@@ -113,9 +117,9 @@ def _cell(row: dict[str, float], key: str, unit: str) -> str:
 def print_table(rows: list[dict[str, float]]) -> None:
     print(
         "\n| scale | rows | customers | `segmentation run` | peak RSS | nightly (model kept) "
-        "| peak RSS | nightly with refit | peak RSS | pandas script | peak RSS |"
+        "| peak RSS | nightly with refit | peak RSS | pandas script | peak RSS | load avg |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         cells = [
             f"{row['scale']:g}x",
@@ -126,6 +130,7 @@ def print_table(rows: list[dict[str, float]]) -> None:
                 for step in ("run", "nightly", "nightly_refit", "pandas")
                 for unit in ("s", "mb")
             ),
+            f"{row['load']:.1f}",
         ]
         print("| " + " | ".join(cells) + " |")
 
