@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # The project's own Dagster instance (telemetry off, warehouse pool), never the user's home.
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: install browser run test lint ui bench clean
+.PHONY: install browser run test lint ui bench bench-scale clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,10 @@ ui: install
 
 bench: install
 	$(PYTHON) benchmarks/run_benchmarks.py
+
+# 1x, 10x and 100x the sample (data generated in a temp folder): run, nightly, pandas; ~30 min.
+bench-scale: install
+	$(PYTHON) benchmarks/scale_benchmark.py
 
 clean:
 	rm -rf $(VENV) data/landing data/warehouse.duckdb data/models data/reports

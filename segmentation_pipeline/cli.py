@@ -4,10 +4,13 @@ import argparse
 import os
 import subprocess
 import sys
+import uuid
 import warnings
+from contextlib import nullcontext
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from typing import TextIO
 
 import dagster as dg
 import pandas as pd
@@ -46,12 +49,13 @@ def ensure_dagster_home() -> Path:
 
 
 def run_pipeline(
-    settings: Settings, instance: dg.DagsterInstance
+    settings: Settings, instance: dg.DagsterInstance, progress: TextIO | None = None
 ) -> list[dg.ExecuteInProcessResult]:
     """Load every landed day (one run per contiguous range) and rebuild everything downstream.
 
     Runs left behind by a killed `segmentation run` are cleaned up first, and a run that waits
-    for the warehouse pool says which run holds it.
+    for the warehouse pool says which run holds it. With `progress`, each step is printed there
+    as it finishes (seconds, rows, check verdicts).
     """
     from segmentation_pipeline.automation import (
         contiguous_ranges,
@@ -61,6 +65,7 @@ def run_pipeline(
     )
     from segmentation_pipeline.cli_runs import clean_up_dead_runs, process_tags, report_slot_waits
     from segmentation_pipeline.definitions import defs
+    from segmentation_pipeline.progress import print_steps
 
     days = settings.landed_days()
     if not days:
@@ -87,12 +92,17 @@ def run_pipeline(
         drops = {
             day: file_sha256(settings.landing_file(day)) for day in days if first <= day <= last
         }
-        with report_slot_waits(instance):
+        run_id = str(uuid.uuid4())  # known before the run starts, so its steps can be watched
+        with (
+            report_slot_waits(instance),
+            print_steps(instance, run_id, progress) if progress else nullcontext(),
+        ):
             results.append(
                 job.execute_in_process(
                     instance=instance,
                     tags={**range_tags(first, last), **drop_tags(drops), **process_tags()},
                     run_config=QUIET_RUN_CONFIG,
+                    run_id=run_id,
                 )
             )
     return results
@@ -137,12 +147,20 @@ def print_summary(settings: Settings) -> None:
 
 
 def _sample(args: argparse.Namespace, settings: Settings) -> None:
-    from segmentation_pipeline.sample import write_sample
+    from segmentation_pipeline.sample import load_facts, write_sample
 
     if args.if_empty and settings.landed_days():
         print(f"Landing files already present in {settings.landing_dir}; sample not written.")
         return
-    summary = write_sample(settings.landing_dir, seed=args.seed, scale=args.scale)
+    progress = None
+    if not args.quiet:
+        from segmentation_pipeline.progress import counter
+
+        expected_rows = round(load_facts()["rows"] * args.scale)
+        progress = counter(sys.stdout, "Writing the sample", expected_rows)
+    summary = write_sample(
+        settings.landing_dir, seed=args.seed, scale=args.scale, progress=progress
+    )
     print(
         f"Wrote {summary.rows:,} rows for {summary.customers:,} customers and "
         f"{summary.products:,} products in {len(summary.files)} daily files "
@@ -170,7 +188,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> None:
 
 def _run(args: argparse.Namespace, settings: Settings) -> None:
     ensure_dagster_home()
-    run_pipeline(settings, dg.DagsterInstance.get())
+    run_pipeline(settings, dg.DagsterInstance.get(), progress=None if args.quiet else sys.stdout)
     print()
     print_summary(settings)
 
@@ -241,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument(
         "--if-empty", action="store_true", help="do nothing when landing files already exist"
     )
+    sample.add_argument("--quiet", action="store_true", help="no progress lines")
     sample.set_defaults(handler=_sample)
     imported = commands.add_parser(
         "import",
@@ -252,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", parents=[common], help="materialise every asset for all landed days"
     )
+    run.add_argument("--quiet", action="store_true", help="no line per finished step")
     run.set_defaults(handler=_run)
     summary = commands.add_parser("summary", parents=[common], help="print the published segments")
     summary.set_defaults(handler=_summary)

@@ -67,8 +67,16 @@ def warehouse_locked(path: Path, error: duckdb.Error, waited: float) -> dg.Failu
     )
 
 
+ENGINE_SETTINGS = ("memory_limit", "threads", "temp_directory")
+
+
 class Warehouse(dg.ConfigurableResource):
-    """The DuckDB file that holds the `raw` and `marts` schemas."""
+    """The DuckDB file that holds the `raw` and `marts` schemas.
+
+    Every connection gets the engine limits from settings (`SEGMENTATION_DUCKDB_MEMORY_LIMIT`,
+    `SEGMENTATION_DUCKDB_THREADS`) and a temp directory under the data dir, so work larger than
+    the limit spills to disk instead of growing the process.
+    """
 
     database: str = ""
 
@@ -95,13 +103,26 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        settings = get_settings()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._open()
         try:
+            con.execute("SET memory_limit = ?", [settings.duckdb_memory_limit])
+            con.execute("SET temp_directory = ?", [str(settings.duckdb_temp_dir)])
+            if settings.duckdb_threads:
+                con.execute(f"SET threads = {int(settings.duckdb_threads)}")
             con.execute("CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS marts;")
             yield con
         finally:
             con.close()
+
+    @staticmethod
+    def engine_settings(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+        """The engine limits in force on `con`, for asset metadata."""
+        return {
+            name: str(con.execute(f"SELECT current_setting('{name}')").fetchone()[0])
+            for name in ENGINE_SETTINGS
+        }
 
     def read_df(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         with self.connect() as con:

@@ -25,20 +25,42 @@ demographics AS (
         ) AS preference
     FROM demographic_votes
 ),
-behaviour AS (
+-- Distinct counts as distinct pairs first, then a count per customer: a plain GROUP BY that
+-- the engine can spill to disk, where count(DISTINCT ...) keeps a set per customer in memory.
+product_pairs AS (
+    SELECT User_ID, count(*) AS distinct_products
+    FROM (SELECT DISTINCT User_ID, Product_ID FROM raw.transactions) AS pairs
+    GROUP BY User_ID
+),
+category_pairs AS (
+    SELECT User_ID, count(*) AS distinct_categories
+    FROM (SELECT DISTINCT User_ID, Product_Category FROM raw.transactions) AS pairs
+    GROUP BY User_ID
+),
+day_pairs AS (
+    SELECT User_ID, count(*) AS active_days
+    FROM (SELECT DISTINCT User_ID, transaction_date FROM raw.transactions) AS pairs
+    GROUP BY User_ID
+),
+totals AS (
     SELECT
         User_ID,
         count(*) AS transactions,
         sum(Purchase) AS total_spend,
         avg(Purchase) AS avg_ticket,
-        count(DISTINCT Product_ID) AS distinct_products,
-        count(DISTINCT Product_Category) AS distinct_categories,
-        count(DISTINCT transaction_date) AS active_days,
         min(transaction_date) AS first_purchase_date,
         max(transaction_date) AS last_purchase_date,
         {category_spend_shares}
     FROM raw.transactions
     GROUP BY User_ID
+),
+behaviour AS (
+    SELECT totals.*, product_pairs.distinct_products, category_pairs.distinct_categories,
+        day_pairs.active_days
+    FROM totals
+    JOIN product_pairs ON product_pairs.User_ID = totals.User_ID
+    JOIN category_pairs ON category_pairs.User_ID = totals.User_ID
+    JOIN day_pairs ON day_pairs.User_ID = totals.User_ID
 )
 SELECT
     behaviour.User_ID AS user_id,

@@ -87,6 +87,7 @@ def raw_transactions(
                 f"WHERE transaction_date = DATE '{loads[-1].day}' LIMIT 10"
             ),
         )
+        engine_settings = warehouse.engine_settings(con)
     files = pd.DataFrame(
         [
             {
@@ -117,6 +118,7 @@ def raw_transactions(
             # schedule skip a file whose content is already loaded.
             LANDING_SHA256_METADATA_KEY: {load.day: load.file_sha256 for load in loads},
             "files": markdown_table(files, max_rows=len(files)),
+            "duckdb_settings": engine_settings,
             "seconds": round(time.perf_counter() - started, 3),
         }
     )

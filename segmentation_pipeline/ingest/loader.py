@@ -7,11 +7,11 @@ Every data line of a file ends up in exactly one of `raw.transactions` (valid ro
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from segmentation_pipeline.ingest.contract import (
     ALLOWED_VALUES,
@@ -112,7 +112,8 @@ def _read_header(path: Path) -> list[str]:
     """The header names, after the file-level checks that need no parsing of the data."""
     if not path.exists():
         raise LandingFileError(path, "the file does not exist", "Land it, or skip the day.")
-    head = path.read_bytes()[:65536]
+    with path.open("rb") as handle:
+        head = handle.read(65536)  # the header only: never the whole file in memory
     if not head.strip():
         raise LandingFileError(
             path, "the file is empty (no header row)", "Re-export it with its header and rows."
@@ -144,14 +145,30 @@ def _check_columns(path: Path, header: list[str]) -> list[str]:
     return [column for column in header if column not in SOURCE_COLUMNS]
 
 
+# A non-blank line: from its first non-whitespace byte to the end of the line (one match each).
+NON_BLANK_LINE = re.compile(rb"[^\s][^\n]*")
+FINGERPRINT_CHUNK_BYTES = 16 * 1024 * 1024
+
+
 def file_fingerprint(path: Path) -> tuple[str, int]:
-    """SHA-256 of the file and its count of non-blank data lines, counted apart from the parser."""
+    """SHA-256 of the file and its count of non-blank data lines, counted apart from the parser.
+
+    One pass in fixed-size chunks (memory does not grow with the file); a line cut by a chunk
+    boundary is carried over to the next chunk so it is counted once.
+    """
     digest = hashlib.sha256()
     lines = 0
+    carry = b""
     with path.open("rb") as handle:
-        for line in handle:
-            digest.update(line)
-            lines += bool(line.strip())
+        while chunk := handle.read(FINGERPRINT_CHUNK_BYTES):
+            digest.update(chunk)
+            complete_end = chunk.rfind(b"\n") + 1  # 0: no line ends in this chunk
+            if complete_end:
+                lines += NON_BLANK_LINE.subn(b"", carry + chunk[:complete_end])[1]
+                carry = chunk[complete_end:]
+            else:
+                carry += chunk
+    lines += NON_BLANK_LINE.subn(b"", carry)[1]
     return digest.hexdigest(), max(lines - 1, 0)
 
 
@@ -169,124 +186,125 @@ def _parse_error(path: Path, error: duckdb.Error) -> LandingFileError:
     )
 
 
-def _read_csv_sql(paths: list[Path]) -> str:
+def _read_csv_sql(path: Path) -> str:
     # Every column as text, so a malformed value becomes a rejected row instead of a failed
     # file; by name, so files may order columns differently or carry extra ones.
     return (
-        "SELECT * FROM read_csv([" + ", ".join(_sql_text(str(path)) for path in paths) + "], "
+        f"SELECT {', '.join(SOURCE_COLUMNS)} FROM read_csv({_sql_text(str(path))}, "
         "header = true, delim = ',', quote = '\"', escape = '\"', all_varchar = true, "
-        "union_by_name = true, filename = true, null_padding = true, strict_mode = false)"
+        "null_padding = true, strict_mode = false)"
     )
 
 
-def stage_files(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> dict[str, list[str]]:
-    """Read the files as text into temp table `staged` (day, file, line, columns).
+def stage_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Read one file as text into temp table `staged` (source columns, in file order).
 
-    Whole-file problems are found first, file by file, so the error names the file; returns
-    the extra columns each day's file carried (ignored).
+    The engine reads the file once, in parallel, spilling to its temp directory when the day is
+    larger than its memory limit.
     """
-    ignored = {day: _check_columns(path, _read_header(path)) for day, path in files.items()}
-    paths = list(files.values())
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged_text AS {_read_csv_sql(paths)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {_read_csv_sql(path)}")
     except duckdb.Error as error:
-        # Name the culprit: retry the files one at a time.
-        for path in paths:
-            try:
-                con.execute(f"SELECT count(*) FROM ({_read_csv_sql([path])})").fetchall()
-            except duckdb.Error as file_error:
-                raise _parse_error(path, file_error) from file_error
-        raise _parse_error(paths[0], error) from error
-    con.register(
-        "staged_days",
-        pd.DataFrame({"filename": [str(path) for path in paths], "day": list(files)}),
-    )
-    # Insertion order is preserved, so the row's position in its file (+ the header line,
-    # 1-based) is its line number.
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE staged AS SELECT CAST(staged_days.day AS DATE) AS day, "
-        "staged_text.filename AS source_file, "
-        "staged_text.rowid - min(staged_text.rowid) OVER (PARTITION BY staged_text.filename) + 2 "
-        "AS line_number, "
-        + ", ".join(f"staged_text.{column}" for column in SOURCE_COLUMNS)
-        + " FROM staged_text JOIN staged_days USING (filename)"
-    )
-    con.unregister("staged_days")
-    return ignored
+        raise _parse_error(path, error) from error
 
 
 def classify_staged(con: duckdb.DuckDBPyConnection) -> None:
-    """Tag each staged row with the list of contract rules it breaks (empty when valid)."""
+    """Tag each staged row with its line number and the contract rules it breaks (empty: valid).
+
+    Duplicates are found on a hash of the row first (one integer per row to group), then
+    confirmed on the full text of the few candidate rows, so a hash collision cannot reject a
+    row; every later copy points at the line of the first.
+    """
     columns = ", ".join(SOURCE_COLUMNS)
+    same_row = " AND ".join(
+        f"numbered.{column} IS NOT DISTINCT FROM firsts.{column}" for column in SOURCE_COLUMNS
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE classified AS "
-        "WITH numbered AS (SELECT *, min(line_number) OVER (PARTITION BY source_file, "
-        + columns
-        + ") AS first_copy FROM staged), flagged AS (SELECT *, CASE WHEN first_copy < line_number "
-        "THEN first_copy END AS first_line_number FROM numbered) "
-        "SELECT day, source_file, line_number, "
+        # Insertion order is preserved, so the row's position in the file (+ the header line,
+        # 1-based) is its line number. Row ids start past an offset inside a transaction.
+        "WITH numbered AS (SELECT rowid - (SELECT min(rowid) FROM staged) + 2 AS line_number, "
+        f"{columns}, hash({columns}) AS row_hash FROM staged), "
+        "repeated AS (SELECT row_hash FROM numbered GROUP BY row_hash HAVING count(*) > 1), "
+        f"firsts AS (SELECT {columns}, row_hash, min(line_number) AS first_copy FROM numbered "
+        "WHERE row_hash IN (SELECT row_hash FROM repeated) GROUP BY ALL), "
+        "flagged AS (SELECT numbered.*, CASE WHEN firsts.first_copy < numbered.line_number "
+        "THEN firsts.first_copy END AS first_line_number FROM numbered "
+        f"LEFT JOIN firsts ON numbered.row_hash = firsts.row_hash AND {same_row}) "
+        "SELECT line_number, "
         + columns
         + ", list_filter(["
         + ", ".join(_reason_expressions())
         + "], lambda reason: reason IS NOT NULL) AS reasons FROM flagged"
     )
+    con.execute("DROP TABLE staged")
 
 
-def load_files(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> list[FileLoad]:
-    """Replace each day (key) in the raw tables with its file; the caller owns the transaction."""
-    ignored = stage_files(con, files)
+def load_file(con: duckdb.DuckDBPyConnection, day: str, path: Path) -> FileLoad:
+    """Load one day's file (the day's earlier rows are already deleted); record it in the ledger.
+
+    The file is read twice in all: once by the engine (parse, classify, insert) and once here
+    for its hash and an independent count of its lines, which the parse must match.
+    """
+    ignored = _check_columns(path, _read_header(path))
+    stage_file(con, path)
     classify_staged(con)
-    days = list(files)
-    con.execute("DELETE FROM raw.transactions WHERE CAST(transaction_date AS VARCHAR) IN ?", [days])
-    for table in ("raw.rejected_transactions", "raw.landing_loads"):
-        con.execute(f"DELETE FROM {table} WHERE CAST(transaction_date AS VARCHAR) IN ?", [days])
     typed = ", ".join(
         f"CAST(trim({column}) AS {kind})" for column, kind in RAW_COLUMN_TYPES.items()
     )
     con.execute(
-        f"INSERT INTO raw.transactions SELECT {typed}, day FROM classified "
-        "WHERE len(reasons) = 0 ORDER BY day, line_number"
+        f"INSERT INTO raw.transactions SELECT {typed}, DATE '{day}' FROM classified "
+        "WHERE len(reasons) = 0"
     )
     con.execute(
-        "INSERT INTO raw.rejected_transactions SELECT day, source_file, line_number, "
+        f"INSERT INTO raw.rejected_transactions SELECT DATE '{day}', ?, line_number, "
         + ", ".join(SOURCE_COLUMNS)
-        + ", reasons, now() FROM classified WHERE len(reasons) > 0 ORDER BY day, line_number"
+        + ", reasons, now() FROM classified WHERE len(reasons) > 0 ORDER BY line_number",
+        [str(path)],
     )
-    counts = con.execute(
-        "SELECT CAST(day AS VARCHAR), count(*), count(*) FILTER (WHERE len(reasons) > 0) "
-        "FROM classified GROUP BY day"
-    ).fetchall()
-    reasons: dict[str, dict[str, int]] = {day: {} for day in days}
-    for day, rule, count in con.execute(
-        "SELECT CAST(day AS VARCHAR), regexp_replace(reason, ':.*$', '') AS rule, count(*) "
-        "FROM (SELECT day, unnest(reasons) AS reason FROM classified) GROUP BY ALL ORDER BY ALL"
-    ).fetchall():
-        reasons[day][rule] = int(count)
-    parsed = {day: (int(total), int(rejected)) for day, total, rejected in counts}
-    loads = []
-    for day, path in files.items():
-        sha256, data_lines = file_fingerprint(path)
-        total, rejected = parsed.get(day, (0, 0))
-        if total != data_lines:
-            raise LandingFileError(
-                path,
-                f"{data_lines} data lines but {total} rows parsed (a quoted field with a line "
-                "break, or lines the CSV reader could not split)",
-                "Re-export the file with one record per line",
-            )
-        load = FileLoad(
-            day=day,
-            path=path,
-            file_sha256=sha256,
-            data_lines=data_lines,
-            rows_loaded=total - rejected,
-            rows_rejected=rejected,
-            rejection_reasons=reasons[day],
-            ignored_columns=ignored[day],
+    total, rejected = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE len(reasons) > 0) FROM classified"
+    ).fetchone()
+    reasons = {
+        rule: int(count)
+        for rule, count in con.execute(
+            "SELECT regexp_replace(reason, ':.*$', '') AS rule, count(*) "
+            "FROM (SELECT unnest(reasons) AS reason FROM classified WHERE len(reasons) > 0) "
+            "GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+    }
+    con.execute("DROP TABLE classified")
+    sha256, data_lines = file_fingerprint(path)
+    if total != data_lines:
+        raise LandingFileError(
+            path,
+            f"{data_lines} data lines but {total} rows parsed (a quoted field with a line "
+            "break, or lines the CSV reader could not split)",
+            "Re-export the file with one record per line",
         )
-        con.execute(
-            "INSERT INTO raw.landing_loads VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-            [day, str(path), sha256, data_lines, load.rows_loaded, rejected, ignored[day]],
-        )
-        loads.append(load)
-    return loads
+    load = FileLoad(
+        day=day,
+        path=path,
+        file_sha256=sha256,
+        data_lines=data_lines,
+        rows_loaded=total - rejected,
+        rows_rejected=rejected,
+        rejection_reasons=reasons,
+        ignored_columns=ignored,
+    )
+    con.execute(
+        "INSERT INTO raw.landing_loads VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+        [day, str(path), sha256, data_lines, load.rows_loaded, rejected, ignored],
+    )
+    return load
+
+
+def load_files(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> list[FileLoad]:
+    """Replace each day (key) in the raw tables with its file; the caller owns the transaction.
+
+    Files load one at a time, so the engine's working set is one day's rows, not the range's.
+    """
+    days = list(files)
+    for table in ("raw.transactions", "raw.rejected_transactions", "raw.landing_loads"):
+        con.execute(f"DELETE FROM {table} WHERE CAST(transaction_date AS VARCHAR) IN ?", [days])
+    return [load_file(con, day, path) for day, path in files.items()]

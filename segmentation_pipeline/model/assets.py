@@ -13,12 +13,12 @@ import pandas as pd
 
 from segmentation_pipeline.features.assets import customer_features
 from segmentation_pipeline.metadata import markdown_table
+from segmentation_pipeline.model.sampling import FIT_SAMPLE_MAX_CUSTOMERS, read_fit_sample
 from segmentation_pipeline.model.spec import MODEL_FEATURES
 from segmentation_pipeline.reporting.plots import k_selection_plot
 from segmentation_pipeline.resources import ModelStore, Warehouse
 from segmentation_pipeline.segments.profiling import name_segments, profile_segments
 from segmentation_pipeline.settings import (
-    CUSTOMER_FEATURES_TABLE,
     K_MAX,
     K_MIN,
     MIN_SEGMENT_SHARE,
@@ -64,6 +64,7 @@ class SegmentationModelConfig(dg.Config):
     min_segment_share: float = MIN_SEGMENT_SHARE
     refit: Literal["auto", "always", "never"] = "auto"
     refit_every_days: int = REFIT_EVERY_DAYS
+    max_fit_customers: int = FIT_SAMPLE_MAX_CUSTOMERS
 
     def fit_settings(self) -> dict[str, Any]:
         return self.model_dump(exclude=set(CADENCE_SETTINGS))
@@ -157,9 +158,8 @@ def segmentation_model(
     same version; every version is kept in `models/<version>/` with `model_card.json`.
     """
     started = time.perf_counter()
-    features = warehouse.read_df(f"SELECT * FROM {CUSTOMER_FEATURES_TABLE}")
-    first_day = pd.Timestamp(features["first_purchase_date"].min()).date()
-    last_day = pd.Timestamp(features["last_purchase_date"].max()).date()
+    sample = read_fit_sample(warehouse, config.max_fit_customers, config.random_state)
+    features, first_day, last_day = sample.features, sample.first_day, sample.last_day
     current = model_store.current_version_or_none()
     previous_card = model_store.load_card(current) if current else None
     decision = decide_refit(config, previous_card, last_day)
@@ -180,7 +180,7 @@ def segmentation_model(
                 "refit": False,
                 "refit_reason": reason,
                 "data_window": f"{first_day}..{last_day}",
-                "customers": len(features),
+                "customers": sample.customers,
                 "seconds": round(time.perf_counter() - started, 3),
             },
             data_version=dg.DataVersion(kept),
@@ -196,7 +196,7 @@ def segmentation_model(
     from segmentation_pipeline.model.training import fit_model
 
     k_table = sweep_k(
-        features,
+        sample.sweep_features,
         range(config.k_min, config.k_max + 1),
         random_state=config.random_state,
         silhouette_sample=config.silhouette_sample_size,
@@ -227,6 +227,7 @@ def segmentation_model(
         "k_table": k_table.round(6).to_dict(orient="records"),
         "features": list(MODEL_FEATURES),
         "rows": len(features),
+        "fit_sample": sample.card(),
         "data_window": {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()},
         "segment_sizes": {str(segment): int(count) for segment, count in sizes.items()},
         "segment_names": {str(segment): name for segment, name in names.items()},
@@ -243,7 +244,7 @@ def segmentation_model(
             "refit": True,
             "refit_reason": decision.reason,
             "data_window": f"{first_day}..{last_day}",
-            "customers": len(features),
+            "customers": sample.customers,
             "k_sweep_seconds": round(swept - started, 3),
             "seconds": round(time.perf_counter() - started, 3),
         },

@@ -10,6 +10,7 @@ from sklearn.cluster import KMeans
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from segmentation_pipeline.model.spec import (
     DEMOGRAPHIC_FEATURES,
@@ -19,6 +20,11 @@ from segmentation_pipeline.model.spec import (
     LOG_FEATURES,
     MODEL_FEATURES,
 )
+from segmentation_pipeline.settings import get_settings
+
+# Every fit (model, K sweep, stability refits) imports this module first: bound the threads
+# of OpenMP (K-Means) and BLAS (distances) alike, both spin while they wait.
+threadpool_limits(limits=get_settings().model_threads)
 
 
 def build_preprocessor() -> ColumnTransformer:

@@ -20,6 +20,7 @@ import duckdb
 
 from segmentation_pipeline.metadata import markdown_table
 from segmentation_pipeline.model.assets import segmentation_model
+from segmentation_pipeline.model.sampling import read_fit_sample_of
 from segmentation_pipeline.reporting.plots import stability_plot
 from segmentation_pipeline.resources import ModelStore, Warehouse
 from segmentation_pipeline.settings import CUSTOMER_FEATURES_TABLE, WAREHOUSE_POOL
@@ -68,7 +69,8 @@ def segment_stability(
         data_key = stability_data_key(con)
     stored = model_store.load_json(card["version"], stability_file(data_key))
     if stored is None:
-        features = warehouse.read_df(f"SELECT * FROM {CUSTOMER_FEATURES_TABLE}")
+        # The model's sweep customers (a nested sample of its fit): bounded time at any scale.
+        features = read_fit_sample_of(warehouse, card).sweep_features
         stability = subsample_stability(features, model, card["config"]["random_state"])
         model_store.save_json(card["version"], stability_file(data_key), stability.to_json())
     else:

@@ -10,7 +10,7 @@ import importlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -46,6 +46,8 @@ class ExpectationOutcome:
     unexpected_percent: float
     unexpected_examples: list[Any]
     observed_value: Any
+    # Rows breaking the rule among all rows (counted in the engine) when GE saw a sample.
+    unexpected_in_all_rows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class SuiteOutcome:
     suite: str
     rows: int
     outcomes: list[ExpectationOutcome]
+    # All rows the exact counts covered, when GE validated a sample of them.
+    rows_counted_exactly: int | None = None
 
     @property
     def success(self) -> bool:
@@ -122,6 +126,23 @@ def validate_frame(
     return SuiteOutcome(suite=suite_name, rows=len(frame), outcomes=outcomes)
 
 
+def with_exact_counts(
+    outcome: SuiteOutcome, rows: int, exact: dict[tuple[str, str], int]
+) -> SuiteOutcome:
+    """GE's verdicts on a sample, each also required to hold on all `rows` per `exact` counts."""
+    outcomes = []
+    for item in outcome.outcomes:
+        count = exact.get((item.expectation, item.column))
+        outcomes.append(
+            replace(
+                item,
+                success=item.success and not count,
+                unexpected_in_all_rows=count,
+            )
+        )
+    return replace(outcome, outcomes=outcomes, rows_counted_exactly=rows)
+
+
 def check_result(
     outcome: SuiteOutcome, extra_metadata: dict[str, Any] | None = None
 ) -> dg.AssetCheckResult:
@@ -136,21 +157,34 @@ def check_result(
                 "unexpected_percent": item.unexpected_percent,
                 "unexpected_examples": ", ".join(map(str, item.unexpected_examples)) or "-",
                 "observed": "-" if item.observed_value is None else str(item.observed_value),
+                **(
+                    {"unexpected_in_all_rows": item.unexpected_in_all_rows}
+                    if outcome.rows_counted_exactly is not None
+                    else {}
+                ),
             }
             for item in outcome.outcomes
         ]
     )
     failed = [f"{item.expectation}({item.column})" for item in outcome.failed]
+    validated = f"{outcome.rows} rows"
+    if outcome.rows_counted_exactly is not None:
+        validated += f" (a sample; exact counts in the engine over {outcome.rows_counted_exactly})"
     return dg.AssetCheckResult(
         passed=outcome.success,
         description=(
-            f"{outcome.suite}: all {len(outcome.outcomes)} expectations met on {outcome.rows} rows"
+            f"{outcome.suite}: all {len(outcome.outcomes)} expectations met on {validated}"
             if outcome.success
             else f"{outcome.suite}: failed {', '.join(failed)}"
         ),
         metadata={
             "suite": outcome.suite,
             "rows_validated": outcome.rows,
+            **(
+                {"rows_counted_exactly": outcome.rows_counted_exactly}
+                if outcome.rows_counted_exactly is not None
+                else {}
+            ),
             "expectations": len(outcome.outcomes),
             "expectations_failed": len(failed),
             "unexpected_total": int(table["unexpected_count"].sum()) if len(table) else 0,

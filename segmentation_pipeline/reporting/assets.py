@@ -18,6 +18,7 @@ from segmentation_pipeline.quality.drift import (
 )
 from segmentation_pipeline.quality.stability import stability_data_key, stability_file
 from segmentation_pipeline.reporting.plots import (
+    PROJECTION_CUSTOMERS,
     demographic_mix_plot,
     feature_drift_plot,
     k_selection_plot,
@@ -144,6 +145,9 @@ def segment_report(
         f"FROM {CUSTOMER_FEATURES_TABLE} AS features "
         f"JOIN {CUSTOMER_SEGMENTS_TABLE} AS segments USING (user_id) ORDER BY user_id"
     )
+    shown = members.sample(
+        n=min(len(members), PROJECTION_CUSTOMERS), random_state=card["config"]["random_state"]
+    )
     current, previous = read_scorings(warehouse)
     with warehouse.connect() as con:
         data_key = stability_data_key(con)
@@ -177,8 +181,8 @@ def segment_report(
         "projection": figure_section(
             [
                 projection_plot(
-                    model.pipeline["preprocess"].transform(model_inputs(members)),
-                    members["segment_id"].to_numpy(),
+                    model.pipeline["preprocess"].transform(model_inputs(shown)),
+                    shown["segment_id"].to_numpy(),
                     card["config"]["random_state"],
                 ).html()
             ]

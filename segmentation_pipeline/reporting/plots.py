@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 # Customers drawn in the projection: enough to see the shapes, small enough for a light PNG.
 PROJECTION_SAMPLE = 2000
+# Customers the projection is fitted on: a sample, so the plot costs the same at any scale.
+PROJECTION_CUSTOMERS = 5000
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ import pandas as pd
 
 from segmentation_pipeline.metadata import markdown_table, table_metadata
 from segmentation_pipeline.model.assets import segmentation_model
+from segmentation_pipeline.model.sampling import sampled_customers_sql
 from segmentation_pipeline.model.spec import DEMOGRAPHIC_FEATURES
 from segmentation_pipeline.reporting.plots import (
+    PROJECTION_CUSTOMERS,
     demographic_mix_plot,
     profile_heatmap_plot,
     projection_plot,
@@ -60,14 +62,18 @@ def customer_segments(
     """
     # scikit-learn is imported here, not at module load, to keep the code location quick to load.
     from segmentation_pipeline.model.training import model_inputs
+    from segmentation_pipeline.segments.scoring import score_in_engine
 
     started = time.perf_counter()
     model, card = model_store.load()
-    features = warehouse.read_df(f"SELECT * FROM {CUSTOMER_FEATURES_TABLE} ORDER BY user_id")
-    segment_ids, distances = model.assign(features)
+    # Nearest centroid in SQL over every customer (`segments/scoring.py`), by user_id.
+    with warehouse.connect() as con:
+        scores = score_in_engine(con, model, card["version"])
+    segment_ids = scores["segment_id"].to_numpy()
+    distances = scores["distance_to_centroid"].to_numpy()
     segments = pd.DataFrame(
         {
-            "user_id": features["user_id"].astype("int64"),
+            "user_id": scores["user_id"].astype("int64"),
             "segment_id": segment_ids.astype("int32"),
             "segment_name": [card["segment_names"][str(segment)] for segment in segment_ids],
             "distance_to_centroid": distances.astype(float),
@@ -88,9 +94,12 @@ def customer_segments(
         as_of_day, history_days = current_day(con), len(scored_days(con))
     sizes = segments.groupby(["segment_id", "segment_name"]).size().rename("customers")
     context.log.info(f"{len(segments)} customers scored with model {card['version']}")
+    shown = warehouse.read_df(
+        sampled_customers_sql(PROJECTION_CUSTOMERS, card["config"]["random_state"])
+    )
     projection = projection_plot(
-        model.pipeline["preprocess"].transform(model_inputs(features)),
-        segment_ids,
+        model.pipeline["preprocess"].transform(model_inputs(shown)),
+        scores.set_index("user_id").loc[shown["user_id"], "segment_id"].to_numpy(),
         card["config"]["random_state"],
     )
     return dg.MaterializeResult(

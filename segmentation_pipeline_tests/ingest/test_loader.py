@@ -1,10 +1,12 @@
 """The loader on small hand-written files: valid rows load, broken rows are kept with reasons."""
 
+import hashlib
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from segmentation_pipeline.ingest import loader
 from segmentation_pipeline.ingest.loader import (
     LandingFileError,
     create_raw_tables,
@@ -94,3 +96,33 @@ def test_missing_column_names_the_file_and_columns(
 def test_missing_file_is_a_clear_error(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     with pytest.raises(LandingFileError, match="does not exist"):
         load_files(con, {"2025-11-09": tmp_path / "2025-11-09.csv"})
+
+
+def test_a_bad_last_line_is_quarantined_with_its_line_number(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # A truncated last record without its line break, as when an export is cut short.
+    good = [f"{1000000 + i},P{i:08d},F,0-17,10,A,2,0,3,{100 + i}" for i in range(1, 3001)]
+    path = write(tmp_path, "\n".join([HEADER, *good, "1009999,P00000001,M,26-35"]))
+    load = load_files(con, {"2025-11-01": path})[0]
+    assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (3001, 3000, 1)
+    (line, reasons) = con.execute(
+        "SELECT line_number, reasons FROM raw.rejected_transactions"
+    ).fetchone()
+    assert line == 3002  # header is line 1
+    assert "missing Purchase" in reasons
+    assert con.execute(
+        "SELECT data_lines, rows_loaded, rows_rejected FROM raw.landing_loads"
+    ).fetchone() == (3001, 3000, 1)
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 7, 64, 1 << 20])
+def test_fingerprint_counts_lines_across_chunk_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int
+) -> None:
+    text = f"{HEADER}\r\n{GOOD}\r\n\r\n   \n{GOOD}\n\n{GOOD}"
+    path = write(tmp_path, text)
+    monkeypatch.setattr(loader, "FINGERPRINT_CHUNK_BYTES", chunk_bytes)
+    sha256, data_lines = loader.file_fingerprint(path)
+    assert data_lines == 3
+    assert sha256 == hashlib.sha256(text.encode()).hexdigest()

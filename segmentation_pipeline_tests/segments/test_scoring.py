@@ -1,0 +1,152 @@
+"""In-engine scoring equals scikit-learn: same segment and distance for every customer."""
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+from segmentation_pipeline.model.spec import DEMOGRAPHIC_FEATURES, LINEAR_FEATURES, LOG_FEATURES
+from segmentation_pipeline.model.training import SegmentationModel, fit_model, model_inputs
+from segmentation_pipeline.segments.scoring import (
+    MODEL_CENTROIDS_TABLE,
+    MODEL_COLUMNS_TABLE,
+    UnsupportedPipelineError,
+    model_tables,
+    score_in_engine,
+)
+
+CUSTOMERS = 600
+
+
+def customers(seed: int, cities: tuple[str, ...] = ("A", "B", "C")) -> pd.DataFrame:
+    """Customers with skewed counts, ratios, text and integer categories, in three groups."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 3, CUSTOMERS)
+    return pd.DataFrame(
+        {
+            "user_id": np.arange(1, CUSTOMERS + 1, dtype="int64"),
+            "orders": rng.poisson(3 + 20 * group) + 1,
+            "spend": rng.lognormal(5 + group, 1.0).round(2),
+            "share": rng.beta(1 + group, 3, CUSTOMERS),
+            "ticket": rng.normal(100 * (group + 1), 15),
+            "city": rng.choice(cities, CUSTOMERS),
+            "married": rng.integers(0, 2, CUSTOMERS),
+        }
+    )
+
+
+def generic_pipeline(k: int) -> Pipeline:
+    """Every supported step: log1p + scaler, scaler without mean, without std, one-hot,
+    passthrough, block weights."""
+    return Pipeline(
+        [
+            (
+                "preprocess",
+                ColumnTransformer(
+                    [
+                        (
+                            "counts",
+                            make_pipeline(FunctionTransformer(np.log1p), StandardScaler()),
+                            ["orders", "spend"],
+                        ),
+                        ("ratio", StandardScaler(with_mean=False), ["share"]),
+                        ("ticket", StandardScaler(with_std=False), ["ticket"]),
+                        ("raw", "passthrough", ["share"]),
+                        ("demo", OneHotEncoder(handle_unknown="ignore"), ["city", "married"]),
+                    ],
+                    transformer_weights={"counts": 1.5, "ticket": 0.01, "demo": 0.4},
+                ),
+            ),
+            ("kmeans", KMeans(n_clusters=k, n_init=3, random_state=0)),
+        ]
+    )
+
+
+def sklearn_scores(model: SegmentationModel, inputs: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    distances = model.pipeline.transform(inputs)
+    labels = distances.argmin(axis=1)
+    segments = np.array([model.segment_of_label[int(label)] for label in labels])
+    return segments, distances[np.arange(len(labels)), labels]
+
+
+def engine_scores(model: SegmentationModel, features: pd.DataFrame) -> pd.DataFrame:
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA marts")
+    con.register("incoming", features)
+    con.execute("CREATE TABLE scored_features AS SELECT * FROM incoming")
+    return score_in_engine(con, model, "v1", source="scored_features")
+
+
+def test_generic_pipeline_scores_equal_sklearn_including_an_unseen_category() -> None:
+    train = customers(seed=1)
+    pipeline = generic_pipeline(k=4).fit(train.drop(columns="user_id"))
+    # Segment ids other than the labels, as a refit carries ids over.
+    model = SegmentationModel(pipeline=pipeline, segment_of_label={0: 7, 1: 3, 2: 0, 3: 5})
+    scored = customers(seed=2, cities=("A", "B", "C", "Z"))  # "Z" was not seen at fit
+    assert (scored["city"] == "Z").sum() > 0
+
+    engine = engine_scores(model, scored)
+    segments, distances = sklearn_scores(model, scored.drop(columns="user_id"))
+
+    assert engine["user_id"].tolist() == scored["user_id"].tolist()
+    assert engine["segment_id"].tolist() == segments.tolist()
+    np.testing.assert_allclose(engine["distance_to_centroid"], distances, rtol=0, atol=1e-9)
+
+
+def test_the_product_model_scores_equal_its_own_assign() -> None:
+    rng = np.random.default_rng(3)
+    features = pd.DataFrame({"user_id": np.arange(1, CUSTOMERS + 1, dtype="int64")})
+    for column in LOG_FEATURES:
+        features[column] = rng.poisson(rng.choice([2, 30], CUSTOMERS)) + 1
+    for column in LINEAR_FEATURES:
+        features[column] = rng.gamma(2.0, rng.choice([0.1, 1.0], CUSTOMERS))
+    for column in DEMOGRAPHIC_FEATURES:
+        features[column] = rng.choice(["x", "y", "z"], CUSTOMERS)
+    model = fit_model(features, k=3, random_state=0)
+
+    engine = engine_scores(model, features)
+    segments, distances = model.assign(features)
+
+    assert engine["segment_id"].tolist() == segments.tolist()
+    np.testing.assert_allclose(engine["distance_to_centroid"], distances, rtol=0, atol=1e-9)
+    model_columns, centroids = model_tables(model)
+    width = model.pipeline["preprocess"].transform(model_inputs(features)).shape[1]
+    assert len(model_columns) == width
+    assert len(centroids) == width * model.k
+
+
+def test_the_tables_are_published_with_the_model_version() -> None:
+    pipeline = generic_pipeline(k=2).fit(customers(seed=1).drop(columns="user_id"))
+    model = SegmentationModel(pipeline=pipeline, segment_of_label={0: 0, 1: 1})
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA marts")
+    con.register("incoming", customers(seed=1))
+    con.execute("CREATE TABLE scored_features AS SELECT * FROM incoming")
+    score_in_engine(con, model, "20251128-abc", source="scored_features")
+    transforms = dict(
+        con.execute(
+            f"SELECT transform, count(*) FROM {MODEL_COLUMNS_TABLE} GROUP BY ALL"
+        ).fetchall()
+    )
+    assert transforms == {"log1p": 2, "identity": 3, "one_hot": 5}
+    assert con.execute(
+        f"SELECT DISTINCT model_version FROM {MODEL_CENTROIDS_TABLE}"
+    ).fetchall() == [("20251128-abc",)]
+
+
+def test_an_unsupported_step_is_refused() -> None:
+    pipeline = Pipeline(
+        [
+            (
+                "preprocess",
+                ColumnTransformer([("odd", FunctionTransformer(np.sqrt), ["spend"])]),
+            ),
+            ("kmeans", KMeans(n_clusters=2, n_init=1, random_state=0)),
+        ]
+    ).fit(customers(seed=1))
+    with pytest.raises(UnsupportedPipelineError, match="odd"):
+        model_tables(SegmentationModel(pipeline=pipeline, segment_of_label={0: 0, 1: 1}))
