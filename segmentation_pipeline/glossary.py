@@ -61,6 +61,17 @@ COLUMN_DOCS: dict[str, str] = {
     "distance_to_centroid": "distance to the segment's centre in the model's scaled space",
     "model_version": "model version that produced the row (models/<version>/)",
     "scored_at": "when the customer was scored (UTC)",
+    # the model as tables (scoring in the engine)
+    "position": "the column's place in the model's scaled space (0-based)",
+    "block": "the feature family the model column belongs to (its ColumnTransformer block)",
+    "source_feature": "the customer_features column the model column is computed from",
+    "transform": "elementwise transform of the source: identity, log1p or one_hot",
+    "category": "for one_hot: the source value the column indicates (1 if equal, else 0)",
+    "center": "subtracted after the transform (the fitted mean; 0 when not centred)",
+    "scale": "divided by after centring (the fitted standard deviation; 1 when not scaled)",
+    "weight": "the family's weight, multiplied in last",
+    "label": "K-Means' own cluster number, mapped to segment_id",
+    "value": "the centroid's coordinate on the model column at `position`",
     # history and migration
     "as_of_day": "the data day a scoring belongs to: the last loaded day when it was scored",
     "period": "'1 day' or '7 days': how far apart the two compared scorings are",
