@@ -16,6 +16,11 @@ SCHEDULE_CRON_ENV = "SEGMENTATION_SCHEDULE_CRON"
 SCHEDULE_TIMEZONE_ENV = "SEGMENTATION_SCHEDULE_TIMEZONE"
 DUCKDB_MEMORY_LIMIT_ENV = "SEGMENTATION_DUCKDB_MEMORY_LIMIT"
 DUCKDB_THREADS_ENV = "SEGMENTATION_DUCKDB_THREADS"
+# Which engine runs the heavy SQL (features, scoring): the embedded DuckDB, or Apache Spark.
+ENGINE_ENV = "SEGMENTATION_ENGINE"
+SPARK_MASTER_ENV = "SEGMENTATION_SPARK_MASTER"
+SPARK_CONF_ENV = "SEGMENTATION_SPARK_CONF"  # "key=value,key=value", passed to spark-submit
+ENGINES = ("duckdb", "spark")
 # The engine's share of the machine: beyond it DuckDB spills to `duckdb_temp_dir`, so memory
 # stays flat however many rows land (the Python process around it needs ~1 GB more at 100x).
 DEFAULT_DUCKDB_MEMORY_LIMIT = "1536MB"
@@ -76,6 +81,19 @@ class Settings:
     schedule_timezone: str = "UTC"
     duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
     duckdb_threads: int = 0  # 0: one per core
+    engine: str = "duckdb"
+    spark_master: str = "local[2]"
+    spark_conf: str = ""
+
+    @property
+    def raw_transactions_dir(self) -> Path:
+        """The raw layer as Parquet, one `transaction_date=YYYY-MM-DD/` folder per loaded day."""
+        return self.data_dir / "raw" / "transactions"
+
+    @property
+    def spark_work_dir(self) -> Path:
+        """Where the Spark engine exchanges tables with the warehouse (Parquet, per step)."""
+        return self.data_dir / "spark"
 
     @property
     def landing_dir(self) -> Path:
@@ -118,4 +136,13 @@ def get_settings() -> Settings:
         schedule_timezone=os.environ.get(SCHEDULE_TIMEZONE_ENV, Settings.schedule_timezone),
         duckdb_memory_limit=os.environ.get(DUCKDB_MEMORY_LIMIT_ENV, DEFAULT_DUCKDB_MEMORY_LIMIT),
         duckdb_threads=int(os.environ.get(DUCKDB_THREADS_ENV, "0")),
+        engine=_engine(os.environ.get(ENGINE_ENV, Settings.engine)),
+        spark_master=os.environ.get(SPARK_MASTER_ENV, Settings.spark_master),
+        spark_conf=os.environ.get(SPARK_CONF_ENV, ""),
     )
+
+
+def _engine(name: str) -> str:
+    if name not in ENGINES:
+        raise ValueError(f"{ENGINE_ENV}={name!r}: choose one of {', '.join(ENGINES)}")
+    return name
