@@ -7,7 +7,7 @@ import dagster as dg
 from segmentation_pipeline.features.sql import customer_features_sql
 from segmentation_pipeline.ingest.assets import raw_transactions
 from segmentation_pipeline.metadata import table_metadata
-from segmentation_pipeline.resources import DuckDBComputeEngine
+from segmentation_pipeline.resources import ComputeEngine
 from segmentation_pipeline.settings import CUSTOMER_FEATURES_TABLE, WAREHOUSE_POOL
 
 
@@ -20,7 +20,7 @@ from segmentation_pipeline.settings import CUSTOMER_FEATURES_TABLE, WAREHOUSE_PO
     tags={"layer": "marts"},
 )
 def customer_features(
-    context: dg.AssetExecutionContext, compute_engine: DuckDBComputeEngine
+    context: dg.AssetExecutionContext, compute_engine: ComputeEngine
 ) -> dg.MaterializeResult:
     """One row per customer over every loaded day: demographics plus purchasing behaviour.
 
@@ -30,7 +30,7 @@ def customer_features(
     recent); customers whose rows disagree are flagged in `demographics_conflict`.
     """
     started = time.perf_counter()
-    rows = compute_engine.replace_table(CUSTOMER_FEATURES_TABLE, customer_features_sql())
+    rows = compute_engine.replace_table(CUSTOMER_FEATURES_TABLE, customer_features_sql(), context)
     with compute_engine.warehouse.connect() as con:
         metadata = table_metadata(con, CUSTOMER_FEATURES_TABLE)
         (conflicts, first_day, last_day) = con.execute(
