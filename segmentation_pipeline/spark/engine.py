@@ -81,8 +81,9 @@ class SparkComputeEngine(ComputeEngine):
             job.__file__,
         ]
 
-    def _inputs(self, duckdb_sql: str, exchange: Path) -> dict[str, dict[str, str]]:
-        """Where Spark reads each table the query needs: the raw layer, or a mart exported now.
+    def job_extras(self, duckdb_sql: str, exchange: Path, app_name: str) -> dict[str, Any]:
+        """What the job needs (Pipes extras): the Spark SQL, where each table it reads lives,
+        and the output folder under `exchange`.
 
         The raw layer is first made to match the ledger (a load killed before its rename is
         re-exported), so Spark reads exactly the rows the warehouse says are loaded.
@@ -108,59 +109,74 @@ class SparkComputeEngine(ComputeEngine):
                 folder.mkdir(parents=True)
                 con.execute(f"COPY {table} TO '{folder / 'part-0.parquet'}' (FORMAT parquet)")
                 inputs[view_name(table)] = {"path": str(folder)}
-        return inputs
+        return {
+            "app_name": app_name,
+            "sql": to_spark_sql(duckdb_sql),
+            "inputs": inputs,
+            "output": str(exchange / "output"),
+        }
 
-    def _run(self, context: dg.AssetExecutionContext | None, duckdb_sql: str, exchange: Path):
+    def _run(
+        self, context: dg.AssetExecutionContext | None, duckdb_sql: str, exchange: Path
+    ) -> Path:
         """Run `duckdb_sql` on Spark through Pipes; returns the folder of its Parquet result."""
         if context is None:
-            raise ValueError(
-                "The Spark engine launches its job through Dagster Pipes: pass the context"
-            )
-        output = exchange / "output"
+            raise ValueError("The Spark engine launches its job with Dagster Pipes: pass context")
+        app_name = f"segmentation-{context.asset_key.to_user_string()}"
+        extras = self.job_extras(duckdb_sql, exchange, app_name)
         invocation = dg.PipesSubprocessClient().run(
             context=context,
-            command=self.command(f"segmentation-{context.asset_key.to_user_string()}"),
-            extras={
-                "app_name": context.asset_key.to_user_string(),
-                "sql": to_spark_sql(duckdb_sql),
-                "inputs": self._inputs(duckdb_sql, exchange),
-                "output": str(output),
+            command=self.command(app_name),
+            extras=extras,
+            env={
+                # The job's driver runs in this environment's Python, where the package is.
+                "PYSPARK_PYTHON": sys.executable,
+                "PYSPARK_DRIVER_PYTHON": sys.executable,
+                # pyspark 4.3 warns that pandas 3 is new to it; the job does not use pandas.
+                "PYTHONWARNINGS": "ignore::FutureWarning",
             },
-            # The job's driver runs in this environment's Python, where the package is installed.
-            env={"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable},
         )
         context.add_asset_metadata(
             {**invocation.get_materialize_result().metadata, "engine": "spark"}
         )
-        return output
+        return Path(extras["output"])
 
     def _exchange(self) -> Path:
         folder = get_settings().spark_work_dir / uuid.uuid4().hex
         folder.mkdir(parents=True)
         return folder
 
+    def load_output(self, table: str, select_sql: str, output: Path) -> int:
+        """Replace `table` with the job's Parquet result, typed as DuckDB types `select_sql`
+        (e.g. HUGEINT sums), so both engines' marts have one schema; returns its row count."""
+        with self.warehouse.connect() as con:
+            columns = ", ".join(
+                f'CAST("{name}" AS {kind}) AS "{name}"'
+                # Binding the query gives its types without running it.
+                for name, kind, *_ in con.execute(f"DESCRIBE {select_sql}").fetchall()
+            )
+            with transaction(con):
+                con.execute(
+                    f"CREATE OR REPLACE TABLE {table} AS SELECT {columns} "
+                    f"FROM read_parquet('{output}/*.parquet')"
+                )
+                (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+        return int(rows)
+
+    def read_scores(self, output: Path) -> pd.DataFrame:
+        with self.warehouse.connect() as con:
+            return con.execute(
+                f"SELECT * FROM read_parquet('{output}/*.parquet') ORDER BY user_id"
+            ).df()
+
     def replace_table(
         self, table: str, select_sql: str, context: dg.AssetExecutionContext | None = None
     ) -> int:
         exchange = self._exchange()
         try:
-            output = self._run(context, select_sql, exchange)
-            with self.warehouse.connect() as con:
-                # The types DuckDB gives this query (e.g. HUGEINT sums), so both engines'
-                # marts have one schema; binding the query does not run it.
-                columns = ", ".join(
-                    f'CAST("{name}" AS {kind}) AS "{name}"'
-                    for name, kind, *_ in con.execute(f"DESCRIBE {select_sql}").fetchall()
-                )
-                with transaction(con):
-                    con.execute(
-                        f"CREATE OR REPLACE TABLE {table} AS SELECT {columns} "
-                        f"FROM read_parquet('{output}/*.parquet')"
-                    )
-                    (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+            return self.load_output(table, select_sql, self._run(context, select_sql, exchange))
         finally:
             shutil.rmtree(exchange, ignore_errors=True)
-        return int(rows)
 
     def score_customers(
         self, model: Any, version: str, context: dg.AssetExecutionContext | None = None
@@ -171,10 +187,6 @@ class SparkComputeEngine(ComputeEngine):
         try:
             with self.warehouse.connect() as con:
                 sql = published_scoring_sql(con, model, version)
-            output = self._run(context, sql, exchange)
-            with self.warehouse.connect() as con:
-                return con.execute(
-                    f"SELECT * FROM read_parquet('{output}/*.parquet') ORDER BY user_id"
-                ).df()
+            return self.read_scores(self._run(context, sql, exchange))
         finally:
             shutil.rmtree(exchange, ignore_errors=True)
