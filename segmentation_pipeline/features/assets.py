@@ -27,7 +27,8 @@ def customer_features(
     Transactions, total spend, average ticket, spend per active day, distinct products and
     categories, active days, first/last purchase, and the share of spend in each of the 20
     product categories. Demographics come from the combination seen on most rows (ties: most
-    recent); customers whose rows disagree are flagged in `demographics_conflict`.
+    recent); customers whose rows disagree are flagged in `demographics_conflict`. The SQL runs
+    on the configured engine (`SEGMENTATION_ENGINE`: DuckDB, or Spark over the Parquet raw layer).
     """
     started = time.perf_counter()
     rows = compute_engine.replace_table(CUSTOMER_FEATURES_TABLE, customer_features_sql(), context)
