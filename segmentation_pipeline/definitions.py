@@ -36,7 +36,12 @@ warehouse = Warehouse()
 def compute_engine_for(settings: Settings) -> ComputeEngine:
     """The engine `SEGMENTATION_ENGINE` names: embedded DuckDB, or Spark (the `[spark]` extra)."""
     if settings.engine == "spark":
-        from segmentation_pipeline.spark.engine import SparkComputeEngine
+        try:
+            from segmentation_pipeline.spark.engine import SparkComputeEngine
+        except ImportError as error:
+            raise ImportError(
+                f"SEGMENTATION_ENGINE=spark needs the extra: pip install -e '.[spark]' ({error})"
+            ) from error
 
         return SparkComputeEngine(
             warehouse=warehouse, master=settings.spark_master, conf=settings.spark_conf
