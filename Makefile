@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # The project's own Dagster instance (telemetry off, warehouse pool), never the user's home.
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: install browser run test lint ui bench bench-scale clean
+.PHONY: install java browser run test lint ui bench bench-scale clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -15,6 +15,16 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 install: $(VENV)/.installed
+
+# The Spark engine's extra (pyspark, sqlglot) for the tests; `make run` does not need it.
+$(VENV)/.installed-spark: $(VENV)/.installed
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,spark]"
+	touch $@
+
+# The Spark tests run on a local[2] session: without Java they would fail, so say why first.
+java:
+	@command -v java >/dev/null || { echo "make test needs Java 17 for the Spark tests" \
+		"(apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
 
 # Debian's Chromium for the browser test of the lineage page (as root, e.g. in CI).
 browser:
@@ -25,7 +35,7 @@ run: install
 	$(BIN)/segmentation sample --if-empty
 	$(BIN)/segmentation run
 
-test: install browser
+test: $(VENV)/.installed-spark java browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(PYTHON) -m pytest
@@ -41,7 +51,7 @@ bench: install
 	$(PYTHON) benchmarks/run_benchmarks.py
 
 # 1x, 10x and 100x the sample (data generated in a temp folder): run, nightly, pandas; ~30 min.
-bench-scale: install
+bench-scale: $(VENV)/.installed-spark java
 	$(PYTHON) benchmarks/scale_benchmark.py
 
 clean:

@@ -6,13 +6,18 @@ the whole process tree (the command and every child), sampled every 0.1 s from /
 Targets (issue #9): 100x run <= 3 GB and faster than pandas; 10x run <= 1.5 GB and at least 2x
 faster than 82 s; nightly refresh at 100x <= 60 s.
 
-Usage: python benchmarks/scale_benchmark.py [--no-100x] [--pandas-up-to SCALE] [--tmp DIR]
+Issue #10 adds `segmentation run` with SEGMENTATION_ENGINE=spark (local[2], the JVM counted in
+the tree's RSS) on a fresh copy of the same landing files, at 10x by default (`--spark-at`).
+
+Usage: python benchmarks/scale_benchmark.py [--no-100x] [--pandas-up-to SCALE]
+    [--spark-at 10 ...] [--only 10] [--tmp DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,7 +78,27 @@ def measured(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     return time.perf_counter() - started, peak
 
 
-def bench_scale(scale: float, pandas: bool, tmp: str | None) -> dict[str, float]:
+SPARK_ENV = {
+    "SEGMENTATION_ENGINE": "spark",
+    "SEGMENTATION_SPARK_MASTER": "local[2]",
+    "SEGMENTATION_SPARK_CONF": "spark.ui.enabled=false",
+    "SPARK_LOCAL_IP": "127.0.0.1",
+}
+
+
+def bench_spark_run(data: Path, env: dict[str, str], row: dict[str, float]) -> None:
+    """`segmentation run` on Spark local[2] from a fresh data dir with the same landing files."""
+    spark_data = data.parent / "data_spark"
+    shutil.copytree(data / "landing", spark_data / "landing")
+    spark_env = {**env, **SPARK_ENV, "SEGMENTATION_DATA_DIR": str(spark_data)}
+    print(f"x{row['scale']:g}: segmentation run on Spark local[2]", flush=True)
+    segmentation = str(BIN / "segmentation")
+    row["spark_s"], row["spark_mb"] = measured([segmentation, "run", "--quiet"], spark_env)
+
+
+def bench_scale(
+    scale: float, pandas: bool, tmp: str | None, spark: bool = False
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix=f"bench-x{scale:g}-", dir=tmp) as scratch:
         data = Path(scratch) / "data"
         home = Path(scratch) / "dagster_home"
@@ -94,11 +119,15 @@ def bench_scale(scale: float, pandas: bool, tmp: str | None) -> dict[str, float]
                 "SELECT (SELECT count(*) FROM raw.transactions), "
                 "(SELECT count(*) FROM marts.customer_features)"
             ).fetchone()
+        # A script file, not `python -c`: with pyspark installed (the [spark] extra), Great
+        # Expectations' import of pyspark.sql.connect exits a `-c` process, taking it for doctests.
+        nightly = Path(scratch) / "nightly.py"
+        nightly.write_text(NIGHTLY)
         for refit, key in (("auto", "nightly"), ("always", "nightly_refit")):
             print(f"x{scale:g}: nightly refresh of the last day, refit={refit}", flush=True)
-            row[f"{key}_s"], row[f"{key}_mb"] = measured(
-                [sys.executable, "-c", NIGHTLY, refit], env
-            )
+            row[f"{key}_s"], row[f"{key}_mb"] = measured([sys.executable, str(nightly), refit], env)
+        if spark:
+            bench_spark_run(data, env, row)
         if pandas:
             print(f"x{scale:g}: the bare pandas script", flush=True)
             landing = str(data / "landing" / "transactions")
@@ -117,9 +146,10 @@ def _cell(row: dict[str, float], key: str, unit: str) -> str:
 def print_table(rows: list[dict[str, float]]) -> None:
     print(
         "\n| scale | rows | customers | `segmentation run` | peak RSS | nightly (model kept) "
-        "| peak RSS | nightly with refit | peak RSS | pandas script | peak RSS | load avg |"
+        "| peak RSS | nightly with refit | peak RSS | pandas script | peak RSS "
+        "| run on Spark local[2] | peak RSS | load avg |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         cells = [
             f"{row['scale']:g}x",
@@ -127,7 +157,7 @@ def print_table(rows: list[dict[str, float]]) -> None:
             f"{int(row['customers']):,}",
             *(
                 _cell(row, f"{step}_{unit}", unit)
-                for step in ("run", "nightly", "nightly_refit", "pandas")
+                for step in ("run", "nightly", "nightly_refit", "pandas", "spark")
                 for unit in ("s", "mb")
             ),
             f"{row['load']:.1f}",
@@ -165,11 +195,18 @@ def main() -> None:
         default=100.0,
         help="run the bare pandas script up to this scale (it needs ~11 GB at 100x)",
     )
+    parser.add_argument(
+        "--spark-at", type=float, nargs="*", default=[10.0], help="scales with a Spark row"
+    )
+    parser.add_argument("--only", type=float, nargs="*", help="run these scales only")
     parser.add_argument("--tmp", help="where the temporary data folders go (default: system tmp)")
     args = parser.parse_args()
     rows = []
-    for scale in (1.0, 10.0, *((100.0,) if args.hundred else ())):
-        rows.append(bench_scale(scale, scale <= args.pandas_up_to, args.tmp))
+    scales = args.only or (1.0, 10.0, *((100.0,) if args.hundred else ()))
+    for scale in scales:
+        rows.append(
+            bench_scale(scale, scale <= args.pandas_up_to, args.tmp, spark=scale in args.spark_at)
+        )
         print_table(rows)
     print_targets(rows)
 

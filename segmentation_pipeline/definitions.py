@@ -22,11 +22,34 @@ from segmentation_pipeline.quality.checks import (
 from segmentation_pipeline.quality.drift import feature_drift, segment_drift
 from segmentation_pipeline.quality.stability import segment_stability
 from segmentation_pipeline.reporting.assets import segment_report
-from segmentation_pipeline.resources import DuckDBComputeEngine, ModelStore, Warehouse
+from segmentation_pipeline.resources import (
+    ComputeEngine,
+    DuckDBComputeEngine,
+    ModelStore,
+    Warehouse,
+)
 from segmentation_pipeline.segments.assets import customer_segments, segment_profiles
 from segmentation_pipeline.segments.migration import segment_migration
+from segmentation_pipeline.settings import Settings, get_settings
 
 warehouse = Warehouse()
+
+
+def compute_engine_for(settings: Settings) -> ComputeEngine:
+    """The engine `SEGMENTATION_ENGINE` names: embedded DuckDB, or Spark (the `[spark]` extra)."""
+    if settings.engine == "spark":
+        try:
+            from segmentation_pipeline.spark.engine import SparkComputeEngine
+        except ImportError as error:
+            raise ImportError(
+                f"SEGMENTATION_ENGINE=spark needs the extra: pip install -e '.[spark]' ({error})"
+            ) from error
+
+        return SparkComputeEngine(
+            warehouse=warehouse, master=settings.spark_master, conf=settings.spark_conf
+        )
+    return DuckDBComputeEngine(warehouse=warehouse)
+
 
 defs = dg.Definitions(
     assets=[
@@ -53,7 +76,7 @@ defs = dg.Definitions(
     sensors=[landing_sensor],
     resources={
         "warehouse": warehouse,
-        "compute_engine": DuckDBComputeEngine(warehouse=warehouse),
+        "compute_engine": compute_engine_for(get_settings()),
         "model_store": ModelStore(),
     },
     # Steps share one DuckDB file and are cheap: in-process avoids ~3 s of process start per step.

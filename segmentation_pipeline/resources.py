@@ -1,4 +1,4 @@
-"""Resources: the DuckDB warehouse, the SQL compute engine and the model store.
+"""Resources: the DuckDB warehouse, the SQL compute engines and the model store.
 
 Paths left empty resolve against the data dir at run time (see `settings.get_settings`), so the
 same Definitions serve `make run`, `dagster dev` and tests pointed at a temporary folder.
@@ -150,14 +150,33 @@ class Warehouse(dg.ConfigurableResource):
             con.unregister("incoming_frame")
 
 
-class DuckDBComputeEngine(dg.ConfigurableResource):
-    """Runs the SQL transformations. DuckDB here; a bigger engine can implement the same methods.
+class ComputeEngine(dg.ConfigurableResource):
+    """Runs the heavy SQL (features, scoring) and leaves its results in the warehouse.
 
-    The feature logic lives in `.sql` files written for a standard SQL dialect, so swapping this
-    resource is the only change needed to run it elsewhere.
+    Two implementations share these methods: `DuckDBComputeEngine` (embedded, the default) and
+    `spark.engine.SparkComputeEngine` (`SEGMENTATION_ENGINE=spark`); definitions.py picks one,
+    and the assets, checks and schedules do not change. The SQL is written once, for DuckDB.
     """
 
     warehouse: Warehouse
+
+    def replace_table(
+        self, table: str, select_sql: str, context: dg.AssetExecutionContext | None = None
+    ) -> int:
+        """Atomically replace `table` with the result of `select_sql`; returns its row count."""
+        raise NotImplementedError
+
+    def score_customers(
+        self, model: Any, version: str, context: dg.AssetExecutionContext | None = None
+    ) -> pd.DataFrame:
+        """Every customer's (user_id, segment_id, distance_to_centroid) under `model`, by user_id,
+        with `marts.model_columns` / `marts.model_centroids` replaced by the model's."""
+        raise NotImplementedError
+
+
+class DuckDBComputeEngine(ComputeEngine):
+    """The embedded engine: the SQL runs inside the warehouse file itself."""
+
     threads: int = 0
     memory_limit: str = ""
 
@@ -170,12 +189,21 @@ class DuckDBComputeEngine(dg.ConfigurableResource):
                 con.execute("SET memory_limit = ?", [self.memory_limit])
             yield con
 
-    def replace_table(self, table: str, select_sql: str) -> int:
-        """Atomically replace `table` with the result of `select_sql`; returns its row count."""
+    def replace_table(
+        self, table: str, select_sql: str, context: dg.AssetExecutionContext | None = None
+    ) -> int:
         with self._session() as con, transaction(con):
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}")
             (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
         return int(rows)
+
+    def score_customers(
+        self, model: Any, version: str, context: dg.AssetExecutionContext | None = None
+    ) -> pd.DataFrame:
+        from segmentation_pipeline.segments.scoring import score_in_engine
+
+        with self._session() as con:
+            return score_in_engine(con, model, version)
 
 
 class ModelStore(dg.ConfigurableResource):

@@ -19,6 +19,11 @@ WAREHOUSE_LOCK_WAIT_ENV = "SEGMENTATION_WAREHOUSE_LOCK_WAIT_SECONDS"
 DUCKDB_MEMORY_LIMIT_ENV = "SEGMENTATION_DUCKDB_MEMORY_LIMIT"
 DUCKDB_THREADS_ENV = "SEGMENTATION_DUCKDB_THREADS"
 MODEL_THREADS_ENV = "SEGMENTATION_MODEL_THREADS"
+# Which engine runs the heavy SQL (features, scoring): the embedded DuckDB, or Apache Spark.
+ENGINE_ENV = "SEGMENTATION_ENGINE"
+SPARK_MASTER_ENV = "SEGMENTATION_SPARK_MASTER"
+SPARK_CONF_ENV = "SEGMENTATION_SPARK_CONF"  # "key=value,key=value", passed to spark-submit
+ENGINES = ("duckdb", "spark")
 # The engine's share of the machine: beyond it DuckDB spills to `duckdb_temp_dir`, so memory
 # stays flat however many rows land (the Python process around it needs ~1 GB more at 100x).
 DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"
@@ -91,6 +96,19 @@ class Settings:
     # K-Means' OpenMP and BLAS threads spin while they wait: on a busy 2-core machine, two
     # threads made the K sweep 20x slower than one (measured on 10,000 customers).
     model_threads: int = 1
+    engine: str = "duckdb"
+    spark_master: str = "local[2]"
+    spark_conf: str = ""
+
+    @property
+    def raw_transactions_dir(self) -> Path:
+        """The raw layer as Parquet, one `transaction_date=YYYY-MM-DD/` folder per loaded day."""
+        return self.data_dir / "raw" / "transactions"
+
+    @property
+    def spark_work_dir(self) -> Path:
+        """Where the Spark engine exchanges tables with the warehouse (Parquet, per step)."""
+        return self.data_dir / "spark"
 
     @property
     def landing_dir(self) -> Path:
@@ -138,6 +156,9 @@ def get_settings() -> Settings:
         duckdb_memory_limit=os.environ.get(DUCKDB_MEMORY_LIMIT_ENV, DEFAULT_DUCKDB_MEMORY_LIMIT),
         duckdb_threads=int(os.environ.get(DUCKDB_THREADS_ENV, "0")),
         model_threads=int(os.environ.get(MODEL_THREADS_ENV, str(Settings.model_threads))),
+        engine=_engine(os.environ.get(ENGINE_ENV, Settings.engine)),
+        spark_master=os.environ.get(SPARK_MASTER_ENV, Settings.spark_master),
+        spark_conf=os.environ.get(SPARK_CONF_ENV, ""),
     )
 
 
@@ -149,3 +170,9 @@ def _retention_days() -> int:
             f"{MIN_HISTORY_RETENTION_DAYS} (the 7-day migration compares with a week ago)"
         )
     return int(raw)
+
+
+def _engine(name: str) -> str:
+    if name not in ENGINES:
+        raise ValueError(f"{ENGINE_ENV}={name!r}: choose one of {', '.join(ENGINES)}")
+    return name

@@ -7,7 +7,7 @@ import dagster as dg
 from segmentation_pipeline.features.sql import customer_features_sql
 from segmentation_pipeline.ingest.assets import raw_transactions
 from segmentation_pipeline.metadata import table_metadata
-from segmentation_pipeline.resources import DuckDBComputeEngine
+from segmentation_pipeline.resources import ComputeEngine
 from segmentation_pipeline.settings import CUSTOMER_FEATURES_TABLE, WAREHOUSE_POOL
 
 
@@ -20,17 +20,18 @@ from segmentation_pipeline.settings import CUSTOMER_FEATURES_TABLE, WAREHOUSE_PO
     tags={"layer": "marts"},
 )
 def customer_features(
-    context: dg.AssetExecutionContext, compute_engine: DuckDBComputeEngine
+    context: dg.AssetExecutionContext, compute_engine: ComputeEngine
 ) -> dg.MaterializeResult:
     """One row per customer over every loaded day: demographics plus purchasing behaviour.
 
     Transactions, total spend, average ticket, spend per active day, distinct products and
     categories, active days, first/last purchase, and the share of spend in each of the 20
     product categories. Demographics come from the combination seen on most rows (ties: most
-    recent); customers whose rows disagree are flagged in `demographics_conflict`.
+    recent); customers whose rows disagree are flagged in `demographics_conflict`. The SQL runs
+    on the configured engine (`SEGMENTATION_ENGINE`: DuckDB, or Spark over the Parquet raw layer).
     """
     started = time.perf_counter()
-    rows = compute_engine.replace_table(CUSTOMER_FEATURES_TABLE, customer_features_sql())
+    rows = compute_engine.replace_table(CUSTOMER_FEATURES_TABLE, customer_features_sql(), context)
     with compute_engine.warehouse.connect() as con:
         metadata = table_metadata(con, CUSTOMER_FEATURES_TABLE)
         (conflicts, first_day, last_day) = con.execute(

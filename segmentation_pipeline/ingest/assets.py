@@ -5,6 +5,7 @@ import time
 import dagster as dg
 import pandas as pd
 
+from segmentation_pipeline.ingest import raw_layer
 from segmentation_pipeline.ingest.loader import (
     FileLoad,
     LandingFileError,
@@ -56,12 +57,15 @@ def raw_transactions(
     delete the day, insert, in one transaction, so re-running a day changes nothing. Rows that
     break the data contract go to `raw.rejected_transactions` with their line and reasons. A
     range of days (a backfill) is one run and one transaction: if any day fails, none is written.
+    Each loaded day is also written as Parquet under `raw/transactions/transaction_date=DAY/`
+    (the raw layer Spark reads; see `ingest/raw_layer.py`), renamed into place after the commit.
     """
     prefetch_great_expectations()  # for the contract check that follows this asset
     settings = get_settings()
     started = time.perf_counter()
     with warehouse.connect() as con:
         create_raw_tables(con)
+        repaired = raw_layer.sync_raw_layer(con, settings.raw_transactions_dir)
         try:
             with transaction(con):
                 loads = load_files(
@@ -72,6 +76,12 @@ def raw_transactions(
                     context.log.info(
                         f"{load.day}: {load.rows_loaded} rows loaded, {load.rows_rejected} rejected"
                     )
+                staged = raw_layer.stage_days(
+                    con,
+                    settings.raw_transactions_dir,
+                    [(load.day, load.file_sha256, load.rows_loaded) for load in loads],
+                )
+            raw_layer.publish(staged)
         except LandingFileError as error:
             # A bad file stays bad: fail now (no retries) and say which file and why.
             raise dg.Failure(
@@ -119,6 +129,8 @@ def raw_transactions(
             LANDING_SHA256_METADATA_KEY: {load.day: load.file_sha256 for load in loads},
             "files": markdown_table(files, max_rows=len(files)),
             "duckdb_settings": engine_settings,
+            "raw_layer": dg.MetadataValue.path(str(settings.raw_transactions_dir)),
+            "raw_layer_days_repaired": repaired,
             "seconds": round(time.perf_counter() - started, 3),
         }
     )

@@ -17,7 +17,7 @@ from segmentation_pipeline.reporting.plots import (
     projection_plot,
     segment_sizes_plot,
 )
-from segmentation_pipeline.resources import ModelStore, Warehouse
+from segmentation_pipeline.resources import ComputeEngine, ModelStore, Warehouse
 from segmentation_pipeline.segments.history import current_day, record_scoring_sql, scored_days
 from segmentation_pipeline.segments.migration import (
     migration_notes,
@@ -48,7 +48,10 @@ from segmentation_pipeline.settings import (
     tags={"layer": "marts"},
 )
 def customer_segments(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, model_store: ModelStore
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    model_store: ModelStore,
+    compute_engine: ComputeEngine,
 ) -> dg.MaterializeResult:
     """Every customer's segment: `marts.customer_segments`, one row per customer.
 
@@ -62,13 +65,11 @@ def customer_segments(
     """
     # scikit-learn is imported here, not at module load, to keep the code location quick to load.
     from segmentation_pipeline.model.training import model_inputs
-    from segmentation_pipeline.segments.scoring import score_in_engine
 
     started = time.perf_counter()
     model, card = model_store.load()
     # Nearest centroid in SQL over every customer (`segments/scoring.py`), by user_id.
-    with warehouse.connect() as con:
-        scores = score_in_engine(con, model, card["version"])
+    scores = compute_engine.score_customers(model, card["version"], context)
     segment_ids = scores["segment_id"].to_numpy()
     distances = scores["distance_to_centroid"].to_numpy()
     segments = pd.DataFrame(

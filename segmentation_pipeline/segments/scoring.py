@@ -226,6 +226,20 @@ def publish_model_tables(
         Warehouse.replace_table_from_frame(con, table, frame.assign(model_version=version))
 
 
+def published_scoring_sql(
+    con: duckdb.DuckDBPyConnection,
+    model: SegmentationModel,
+    version: str,
+    source: str = CUSTOMER_FEATURES_TABLE,
+) -> str:
+    """Publish the model tables, then write the scoring SELECT from them as read back, so any
+    engine (DuckDB here, Spark through `spark/`) scores from exactly what the tables say."""
+    publish_model_tables(con, model, version)
+    model_columns = con.execute(f"SELECT * FROM {MODEL_COLUMNS_TABLE}").df()
+    centroids = con.execute(f"SELECT * FROM {MODEL_CENTROIDS_TABLE}").df()
+    return scoring_sql(model_columns, centroids, source)
+
+
 def score_in_engine(
     con: duckdb.DuckDBPyConnection,
     model: SegmentationModel,
@@ -233,9 +247,5 @@ def score_in_engine(
     source: str = CUSTOMER_FEATURES_TABLE,
 ) -> pd.DataFrame:
     """Publish the model tables, then score every customer of `source` from them, by user_id."""
-    publish_model_tables(con, model, version)
-    model_columns = con.execute(f"SELECT * FROM {MODEL_COLUMNS_TABLE}").df()
-    centroids = con.execute(f"SELECT * FROM {MODEL_CENTROIDS_TABLE}").df()
-    return con.execute(
-        f"SELECT * FROM ({scoring_sql(model_columns, centroids, source)}) ORDER BY user_id"
-    ).df()
+    sql = published_scoring_sql(con, model, version, source)
+    return con.execute(f"SELECT * FROM ({sql}) ORDER BY user_id").df()
