@@ -38,10 +38,10 @@ K_TABLE_SHOWN = [
     "calinski_harabasz",
     "davies_bouldin",
     "silhouette",
-    "knee",
+    "gap",
+    "gap_sd",
     "smallest_segment_share",
     "eligible",
-    "elbow_region",
     "separation_score",
     "chosen",
 ]
@@ -87,7 +87,7 @@ def decide_refit(
         return RefitDecision(True, "no model yet")
     if config.refit != "auto":
         return RefitDecision(config.refit == "always", f"refit={config.refit!r}")
-    if card["features"] != list(MODEL_FEATURES):
+    if card.get("candidate_features") != list(MODEL_FEATURES):
         return RefitDecision(True, "the model's features changed")
     changed = sorted(
         name for name, value in config.fit_settings().items() if card["config"].get(name) != value
@@ -118,7 +118,10 @@ def _model_metadata(card: dict[str, Any], folder: str) -> dict[str, Any]:
     return {
         "model_version": card["version"],
         "k": card["k"],
-        "k_selection": markdown_table(k_table[K_TABLE_SHOWN], max_rows=len(k_table)),
+        "k_selection": markdown_table(
+            k_table.reindex(columns=K_TABLE_SHOWN), max_rows=len(k_table)
+        ),
+        "separation": card.get("separation"),
         "k_selection_plot": k_selection_plot(k_table).metadata(),
         "segment_sizes": card["segment_sizes"],
         "segment_names": card["segment_names"],
@@ -192,8 +195,8 @@ def segmentation_model(
         carry_over_names,
         first_alignment,
     )
-    from segmentation_pipeline.model.k_selection import chosen_k, sweep_k
-    from segmentation_pipeline.model.training import fit_model
+    from segmentation_pipeline.model.k_selection import K_RULE, chosen_k, separation, sweep_k
+    from segmentation_pipeline.model.training import fit_model, used_features
 
     k_table = sweep_k(
         features,
@@ -202,7 +205,7 @@ def segmentation_model(
         silhouette_sample=config.silhouette_sample_size,
         min_segment_share=config.min_segment_share,
     )
-    k = config.k or chosen_k(k_table)
+    k = chosen_k(k_table, pinned=config.k)
     swept = time.perf_counter()
     model = fit_model(features, k, config.random_state)
     if previous_card is None:
@@ -223,9 +226,13 @@ def segmentation_model(
         "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "refit_reason": decision.reason,
         "k": k,
-        "k_chosen_by": "config" if config.k else "elbow region of inertia, then CH, DB, silhouette",
+        "k_chosen_by": "config" if config.k else K_RULE,
         "k_table": k_table.round(6).to_dict(orient="records"),
-        "features": list(MODEL_FEATURES),
+        "separation": separation(k_table, k),
+        # The columns the model uses: every candidate that varies in the training data.
+        "features": used_features(model.pipeline["preprocess"]),
+        "feature_weights": model.pipeline["preprocess"].transformer_weights,
+        "candidate_features": list(MODEL_FEATURES),
         "rows": len(features),
         "data_window": {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()},
         "segment_sizes": {str(segment): int(count) for segment, count in sizes.items()},

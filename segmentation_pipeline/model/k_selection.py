@@ -1,19 +1,10 @@
 """Choose the number of segments K from the data, by a rule that combines evidence.
 
-Silhouette, Calinski-Harabasz and Davies-Bouldin all favour the coarsest split whenever one
-segment lies far from the rest (on the Black Friday data all three peak at K=2), while the
-inertia curve says how many segments the data supports. So each K in the range is fitted with
-the same seed and restarts, and:
+RULE_PLACEHOLDER
 
-1. A K is *eligible* only if its smallest segment holds at least `min_segment_share` of the
-   customers: a segment of a handful of people is not actionable.
-2. The *elbow region* is the eligible K whose knee score (Kneedle: normalised distance below the
-   chord joining the first and last K of the inertia curve) is within ELBOW_TOLERANCE of the
-   sharpest elbow: the numbers of segments the inertia curve supports.
-3. Within the elbow region, the chosen K has the best mean of Calinski-Harabasz (higher is
-   better), Davies-Bouldin (lower is better) and silhouette on a fixed sample of customers
-   (higher is better), each min-max scaled over the eligible K to 0 (worst) .. 1 (best).
-   Ties go to the smaller K, the simpler story.
+Cost is bounded: the sweep runs on a seeded sample of at most SWEEP_SAMPLE customers (the final
+model is then fitted on everyone at the chosen K), and the gap statistic's reference costs
+GAP_REFERENCES extra fits per K, with fewer restarts.
 """
 
 from __future__ import annotations
@@ -24,22 +15,37 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 
 from segmentation_pipeline.model.training import build_preprocessor, kmeans, model_inputs
 
+K_RULE = "mean of scaled CH, DB, silhouette among eligible K"
+SWEEP_SAMPLE = 2000
+SWEEP_RESTARTS = 4
+GAP_REFERENCES = 5
+REFERENCE_RESTARTS = 2
+# Separation: the segments must reduce the spread of customers by a factor at least
+# exp(MIN_GAP_GAIN) more than the same K does on a uniform reference (see `separation`).
+MIN_GAP_GAIN = 0.1
 SEPARATION_BETTER_HIGH: dict[str, bool] = {
     "calinski_harabasz": True,
     "davies_bouldin": False,
     "silhouette": True,
 }
-# K whose knee score reaches this fraction of the best knee score are in the elbow region.
-ELBOW_TOLERANCE = 0.9
 
 
-def knee_scores(ks: np.ndarray, inertia: np.ndarray) -> np.ndarray:
-    """Kneedle distance of each point below the chord of the normalised inertia curve."""
-    x = (ks - ks.min()) / max(ks.max() - ks.min(), 1)
-    span = inertia.max() - inertia.min()
-    y = (inertia - inertia.min()) / span if span > 0 else np.zeros_like(inertia)
-    # Decreasing curve: the chord runs from (0, 1) to (1, 0), i.e. y = 1 - x.
-    return (1 - x) - y
+def feasible_k_limit(matrix: np.ndarray) -> int:
+    """The largest K the data can hold: distinct customers, and one fewer than all customers
+    (the validity indices need a segment with two members)."""
+    distinct = len(np.unique(matrix.round(9), axis=0))
+    return max(1, min(distinct, len(matrix) - 1))
+
+
+def uniform_reference(matrix: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A structureless cloud like the data: uniform along the data's principal axes, with the
+    same variance along each axis (Tibshirani, Walther and Hastie 2001, reference (b))."""
+    centre = matrix.mean(axis=0)
+    _, _, axes = np.linalg.svd(matrix - centre, full_matrices=False)
+    spread = ((matrix - centre) @ axes.T).std(axis=0)
+    # A uniform on [-sqrt(3) s, sqrt(3) s] has standard deviation s.
+    draws = rng.uniform(-np.sqrt(3), np.sqrt(3), (len(matrix), len(spread))) * spread
+    return draws @ axes + centre
 
 
 def sweep_k(
@@ -49,35 +55,55 @@ def sweep_k(
     silhouette_sample: int,
     min_segment_share: float,
 ) -> pd.DataFrame:
-    """Fit K-Means for every K and return one row of evidence per K, with the chosen one marked."""
+    """Fit K-Means for K = 1 and every K of `k_values` the data can hold; one row of evidence
+    per K (K = 1 is the baseline of the gap statistic), with the chosen one marked."""
     ordered = features.sort_values("user_id", kind="stable").reset_index(drop=True)
-    matrix = build_preprocessor().fit_transform(model_inputs(ordered))
+    matrix = build_preprocessor(ordered).fit_transform(model_inputs(ordered))
+    rng = np.random.default_rng(random_state)
+    if len(matrix) > SWEEP_SAMPLE:
+        matrix = matrix[np.sort(rng.choice(len(matrix), SWEEP_SAMPLE, replace=False))]
+    limit = feasible_k_limit(matrix)
+    candidates = [k for k in k_values if 2 <= k <= limit] or ([min(limit, 2)] if limit >= 2 else [])
+    references = [uniform_reference(matrix, rng) for _ in range(GAP_REFERENCES)]
     sample_size = min(silhouette_sample, len(matrix))
     rows = []
-    for k in k_values:
-        labels = kmeans(k, random_state).fit(matrix)
-        counts = np.bincount(labels.labels_, minlength=k)
-        rows.append(
-            {
-                "k": k,
-                "inertia": float(labels.inertia_),
-                "calinski_harabasz": float(calinski_harabasz_score(matrix, labels.labels_)),
-                "davies_bouldin": float(davies_bouldin_score(matrix, labels.labels_)),
-                "silhouette": float(
-                    silhouette_score(
-                        matrix, labels.labels_, sample_size=sample_size, random_state=random_state
-                    )
-                ),
-                "smallest_segment_share": float(counts.min() / len(matrix)),
-            }
-        )
+    for k in [1, *candidates]:
+        fit = kmeans(k, random_state, SWEEP_RESTARTS).fit(matrix)
+        counts = np.bincount(fit.labels_, minlength=k)
+        reference_log_w = [
+            np.log(kmeans(k, random_state, REFERENCE_RESTARTS).fit(draw).inertia_)
+            for draw in references
+        ]
+        row = {
+            "k": k,
+            "inertia": float(fit.inertia_),
+            "gap": float(np.mean(reference_log_w) - np.log(max(fit.inertia_, 1e-12))),
+            "gap_sd": float(np.std(reference_log_w) * np.sqrt(1 + 1 / GAP_REFERENCES)),
+            "smallest_segment_share": float(counts.min() / len(matrix)),
+        }
+        if k > 1:
+            row["calinski_harabasz"] = float(calinski_harabasz_score(matrix, fit.labels_))
+            row["davies_bouldin"] = float(davies_bouldin_score(matrix, fit.labels_))
+            row["silhouette"] = float(
+                silhouette_score(
+                    matrix, fit.labels_, sample_size=sample_size, random_state=random_state
+                )
+            )
+        rows.append(row)
     table = pd.DataFrame(rows)
-    table["knee"] = knee_scores(table["k"].to_numpy(float), table["inertia"].to_numpy(float))
-    table["eligible"] = table["smallest_segment_share"] >= min_segment_share
-    eligible = table[table["eligible"]] if table["eligible"].any() else table
-    table["elbow_region"] = table.index.isin(eligible.index) & (
-        table["knee"] >= ELBOW_TOLERANCE * eligible["knee"].max()
-    )
+    table["eligible"] = (table["k"] > 1) & (table["smallest_segment_share"] >= min_segment_share)
+    table = choose(table)
+    table.attrs["k_limit"] = limit
+    return table
+
+
+def choose(table: pd.DataFrame) -> pd.DataFrame:
+    """Mark the chosen K (see the module docstring); K = 1 only when the data holds no other."""
+    table = table.copy()
+    eligible = table[table["eligible"]] if table["eligible"].any() else table[table["k"] > 1]
+    if eligible.empty:
+        table["chosen"] = table["k"] == 1
+        return table
     scores = pd.DataFrame(
         {
             f"score_{name}": _scaled(eligible[name], higher)
@@ -86,9 +112,7 @@ def sweep_k(
     )
     table = table.join(scores)
     table["separation_score"] = scores.mean(axis=1)
-    best = table[table["elbow_region"]].sort_values(
-        ["separation_score", "k"], ascending=[False, True]
-    )
+    best = table.loc[eligible.index].sort_values(["separation_score", "k"], ascending=[False, True])
     table["chosen"] = table["k"] == best["k"].iloc[0]
     return table
 
@@ -102,5 +126,40 @@ def _scaled(values: pd.Series, higher_is_better: bool) -> pd.Series:
     return scaled if higher_is_better else 1 - scaled
 
 
-def chosen_k(table: pd.DataFrame) -> int:
+def chosen_k(table: pd.DataFrame, pinned: int | None = None) -> int:
+    """The rule's K, or the pinned one within what the data can hold."""
+    if pinned:
+        return min(pinned, int(table.attrs.get("k_limit", pinned)))
     return int(table.loc[table["chosen"], "k"].iloc[0])
+
+
+def separation(table: pd.DataFrame, k: int) -> dict:
+    """How much better K segments fit than on a structureless reference, and the verdict."""
+    by_k = table.set_index("k")
+    if k == 1 or k not in by_k.index:
+        reason = "a single segment" if k == 1 else f"K={k} was not swept"
+        return {
+            "k": k,
+            "gap_gain": None,
+            "gap_sd": None,
+            "silhouette": None,
+            "threshold": MIN_GAP_GAIN,
+            "weak": True,
+            "reason": reason,
+        }
+    gain = float(by_k.loc[k, "gap"] - by_k.loc[1, "gap"])
+    silhouette = float(by_k.loc[k, "silhouette"])
+    weak = gain < MIN_GAP_GAIN
+    return {
+        "k": k,
+        "gap_gain": round(gain, 4),
+        "gap_sd": round(float(by_k.loc[k, "gap_sd"]), 4),
+        "silhouette": round(silhouette, 4),
+        "threshold": MIN_GAP_GAIN,
+        "weak": bool(weak),
+        "reason": (
+            f"gap statistic at K={k} is {gain:+.3f} above K=1 against a structureless uniform "
+            f"reference ({'below' if weak else 'at least'} {MIN_GAP_GAIN}); silhouette "
+            f"{silhouette:.3f}"
+        ),
+    }

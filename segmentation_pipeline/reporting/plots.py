@@ -76,11 +76,13 @@ def _segment_labels(segment_ids: Sequence[int]) -> list[str]:
 
 
 def k_selection_plot(k_table: pd.DataFrame) -> Plot:
-    """Inertia, CH, DB and silhouette against K, the chosen K marked."""
+    """Gap statistic, CH, DB and silhouette against K, the chosen K marked."""
     figure, axes = _new_figure(columns=4, width=3.2)
     chosen = int(k_table.loc[k_table["chosen"], "k"].iloc[0])
+    if "gap" not in k_table:  # a model card written before the gap statistic
+        k_table = k_table.assign(gap=np.nan)
     for axis, column in zip(
-        axes, ["inertia", "calinski_harabasz", "davies_bouldin", "silhouette"], strict=True
+        axes, ["gap", "calinski_harabasz", "davies_bouldin", "silhouette"], strict=True
     ):
         axis.plot(k_table["k"], k_table[column], marker="o")
         axis.axvline(chosen, color="tab:red", linestyle="--", linewidth=1)
