@@ -90,7 +90,8 @@ def sweep_k(
                 )
             )
         rows.append(row)
-    table = pd.DataFrame(rows)
+    # K = 1 (and a table of K = 1 alone) has no validity indices: NaN in their columns.
+    table = pd.DataFrame(rows).reindex(columns=[*rows[0], *SEPARATION_BETTER_HIGH])
     table["eligible"] = (table["k"] > 1) & (table["smallest_segment_share"] >= min_segment_share)
     table = choose(table)
     table.attrs["k_limit"] = limit

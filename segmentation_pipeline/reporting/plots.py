@@ -135,7 +135,10 @@ def projection_plot(matrix: np.ndarray, segment_ids: np.ndarray, random_state: i
     """Customers on the first two principal components of the model's space, by segment."""
     from sklearn.decomposition import PCA
 
-    points = PCA(n_components=2, random_state=random_state).fit_transform(matrix)
+    # Fewer than two customers or model columns: the projection has fewer axes; pad with zeros.
+    axes = min(2, *matrix.shape)
+    points = np.zeros((len(matrix), 2))
+    points[:, :axes] = PCA(n_components=axes, random_state=random_state).fit_transform(matrix)
     shown = np.random.default_rng(random_state).permutation(len(points))[:PROJECTION_SAMPLE]
     figure, (axis,) = _new_figure(width=6, height=4.5)
     for segment in np.unique(segment_ids):
