@@ -42,7 +42,9 @@ K_TABLE_SHOWN = [
     "gap_sd",
     "smallest_segment_share",
     "eligible",
-    "separation_score",
+    "vote_silhouette",
+    "vote_calinski_harabasz",
+    "vote_davies_bouldin",
     "chosen",
 ]
 
