@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The project's own Dagster instance (telemetry off, warehouse pool), never the user's home.
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: install browser run test lint ui bench clean
+.PHONY: install browser run test lint ui bench bench-quality clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -37,6 +37,10 @@ ui: install
 
 bench: install
 	$(PYTHON) benchmarks/run_benchmarks.py
+
+# Planted-truth scenarios through `segmentation run`: chosen K, ARI and separation per scenario.
+bench-quality: install
+	$(PYTHON) benchmarks/quality_benchmark.py
 
 clean:
 	rm -rf $(VENV) data/landing data/warehouse.duckdb data/models data/reports

@@ -5,7 +5,8 @@ vary (a category nobody buys, a single city, a single day) is dropped, and each 
 makes its total variance equal to its FAMILY_WEIGHTS entry, whatever its number of columns:
 - basket: spend shares centred, not standardised (a rare category's noise would otherwise weigh
   as much as the main categories' signal), weight sqrt(w / total variance of the shares);
-- behaviour: log1p where heavy-tailed, standardised, weight sqrt(w / columns);
+- behaviour: log1p where heavy-tailed, standardised, weight sqrt(w / columns); recency is
+  centred and scaled by the length of the data window instead (see `build_preprocessor`);
 - demographics: one-hot indicators, weight sqrt(w / attributes) (an attribute's indicators
   carry at most a variance of 1).
 Every step is per column (elementwise transform, affine scaling, constant block weight), so the
@@ -39,6 +40,12 @@ def _varying(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[str]:
     return [column for column in columns if frame[column].nunique(dropna=False) > 1]
 
 
+def _window_days(features: pd.DataFrame) -> int:
+    first = pd.Timestamp(features["first_purchase_date"].min())
+    last = pd.Timestamp(features["last_purchase_date"].max())
+    return (last - first).days + 1
+
+
 def build_preprocessor(features: pd.DataFrame) -> ColumnTransformer:
     """Encoding, scaling and family weights for these customers (see the module docstring)."""
     inputs = model_inputs(features)
@@ -57,7 +64,13 @@ def build_preprocessor(features: pd.DataFrame) -> ColumnTransformer:
         log_scaler = make_pipeline(FunctionTransformer(np.log1p), StandardScaler())
         blocks.append(("behaviour_log", log_scaler, log_behaviour, behaviour_weight))
     if linear_behaviour:
-        blocks.append(("behaviour", StandardScaler(), linear_behaviour, behaviour_weight))
+        # Recency is centred and scaled by the window, not by its spread: over a short window
+        # nearly everyone bought on the last day, and standardising would make the few who did
+        # not a segment of their own. sqrt(12) / window days gives a standard deviation of 1 to
+        # recency spread evenly over the window.
+        scale = np.sqrt(12) / _window_days(features)
+        recency = StandardScaler(with_std=False)
+        blocks.append(("recency", recency, linear_behaviour, behaviour_weight * scale))
     if demographics:
         encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
         weight = np.sqrt(FAMILY_WEIGHTS["demographics"] / len(demographics))

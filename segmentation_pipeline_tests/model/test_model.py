@@ -26,6 +26,10 @@ def synthetic_customers(groups: int, per_group: int = 150, seed: int = 0) -> pd.
         frame["active_days"] = np.minimum(transactions, 28)
         frame["distinct_categories"] = 3 + group
         frame["days_since_last_purchase"] = rng.integers(0, 5, size)
+        frame["first_purchase_date"] = pd.Timestamp("2025-11-01")
+        frame["last_purchase_date"] = pd.Timestamp("2025-11-28") - pd.to_timedelta(
+            frame["days_since_last_purchase"], unit="D"
+        )
         frames.append(frame)
     customers = pd.concat(frames, ignore_index=True)
     customers["user_id"] = np.arange(1, len(customers) + 1)
