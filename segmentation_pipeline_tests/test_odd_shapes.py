@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation_pipeline.cli import run_pipeline
+from segmentation_pipeline.cli import print_summary, run_pipeline
 from segmentation_pipeline.definitions import defs
 from segmentation_pipeline.resources import ModelStore
 from segmentation_pipeline.sample.planted import write_landing
@@ -93,7 +93,7 @@ SHAPES = {
 
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_shape_gives_valid_marts(
-    shape: str, data_dir: Settings, instance: dg.DagsterInstance
+    shape: str, data_dir: Settings, instance: dg.DagsterInstance, capsys: pytest.CaptureFixture
 ) -> None:
     rows, customers = SHAPES[shape]
     write_landing(rows, data_dir.landing_dir)
@@ -101,7 +101,13 @@ def test_shape_gives_valid_marts(
     assert all(result.success for result in results)
     card = assert_valid_marts(data_dir, instance, customers)
     if shape in ("one customer", "every customer identical"):
-        assert card["k"] == 1
+        # One segment: said in the report and in the CLI summary.
+        assert card["k"] == 1 and card["separation"]["weak"]
+        report = (data_dir.reports_dir / "segment_report.html").read_text()
+        assert "segments are weakly separated" in report
+        capsys.readouterr()
+        print_summary(data_dir)
+        assert "treat them as a partition, not as natural groups" in capsys.readouterr().out
 
 
 def test_fewer_customers_than_k_min(data_dir: Settings, instance: dg.DagsterInstance) -> None:

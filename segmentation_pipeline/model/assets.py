@@ -153,9 +153,11 @@ def segmentation_model(
     ends less than `refit_every_days` (7) before today's and its features and settings are
     unchanged; `customer_segments` then scores everyone with it. "always" refits on demand.
 
-    On a refit, K is chosen over `k_min..k_max`: among K whose smallest segment is actionable,
-    the elbow region of the inertia curve says how many segments the data supports, and within
-    it the best mean of Calinski-Harabasz, Davies-Bouldin and sampled silhouette wins; see
+    On a refit, the features are chosen from the data (every category share, behaviour and
+    demographic that varies, each family weighted equally; see `model/training.py`) and K is
+    chosen over `k_min..k_max`: among K whose smallest segment is actionable, the median of the
+    votes of silhouette, Calinski-Harabasz and Davies-Bouldin wins, and the gap statistic says
+    whether the segments are natural groups (check `segment_separation`); see
     `model/k_selection.py` and the per-K table below. Pin it with config `k`. Segment ids carry
     over from the previous model (Hungarian matching of centroids, `model/alignment.py`); the
     first model numbers them by average spend (0 = highest). Same data and settings give the
