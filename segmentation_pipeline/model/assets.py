@@ -41,6 +41,7 @@ K_TABLE_SHOWN = [
     "gap",
     "gap_sd",
     "smallest_segment_share",
+    "beats_reference",
     "eligible",
     "vote_silhouette",
     "vote_calinski_harabasz",

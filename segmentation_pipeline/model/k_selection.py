@@ -4,8 +4,11 @@ On a seeded sample of customers, K-Means is fitted for K = 1 and each K of the r
 can hold (at most its number of distinct customers), with the same seed and restarts.
 
 1. A K is *eligible* only if its smallest segment holds at least `min_segment_share` of the
-   customers: a segment of a handful of people is not actionable. (A planted archetype of 4%
-   passes the default 2%; one of 1% would be merged into a neighbour.)
+   customers (a segment of a handful of people is not actionable; a planted archetype of 4%
+   passes the default 2%, one of 1% would be merged into a neighbour), and if its segments fit
+   better than the same K on a structureless reference (gap gain above its standard error,
+   see 3): an elongated cloud (e.g. customers spread along volume) otherwise lures the indices
+   into cutting it in two, a split that a uniform cloud would offer just as well.
 2. Three indices each vote for their best eligible K: silhouette (highest, on a fixed sample),
    Calinski-Harabasz (highest) and Davies-Bouldin (lowest). The *median vote* wins. Why: on
    generated data with known truth (many random scenarios: 3-8 archetypes, differences in the
@@ -114,7 +117,10 @@ def sweep_k(
         rows.append(row)
     # K = 1 (and a table of K = 1 alone) has no validity indices: NaN in their columns.
     table = pd.DataFrame(rows).reindex(columns=[*rows[0], *SEPARATION_BETTER_HIGH])
-    table["eligible"] = (table["k"] > 1) & (table["smallest_segment_share"] >= min_segment_share)
+    table["actionable"] = (table["k"] > 1) & (table["smallest_segment_share"] >= min_segment_share)
+    # A K whose segments fit no better than the same K on a structureless cloud splits nothing.
+    table["beats_reference"] = table["gap"] - table["gap"].iloc[0] > table["gap_sd"]
+    table["eligible"] = table["actionable"] & table["beats_reference"]
     table = choose(table)
     table.attrs["k_limit"] = limit
     return table
@@ -123,7 +129,12 @@ def sweep_k(
 def choose(table: pd.DataFrame) -> pd.DataFrame:
     """Mark the chosen K (see the module docstring); K = 1 only when the data holds no other."""
     table = table.copy()
-    eligible = table[table["eligible"]] if table["eligible"].any() else table[table["k"] > 1]
+    # Fallbacks when no K is eligible: actionable K (one cloud: the separation check says so),
+    # then any K > 1 (a few customers), then K = 1 (customers all alike).
+    eligible = next(
+        (table[mask] for mask in (table["eligible"], table["actionable"]) if mask.any()),
+        table[table["k"] > 1],
+    )
     if eligible.empty:
         table["chosen"] = table["k"] == 1
         return table
