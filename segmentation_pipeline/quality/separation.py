@@ -25,8 +25,11 @@ def separation_sentence(separation: dict) -> str:
     return f"{verdict} ({separation['reason']})"
 
 
+# Blocking like every check of the project (it orders the check before the segments); as a WARN
+# it never stops the run.
 @dg.asset_check(
     asset=segmentation_model,
+    blocking=True,
     description="WARN when the segments separate customers no better than a structureless "
     "reference would (gap statistic at the chosen K).",
 )
