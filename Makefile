@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # The project's own Dagster instance (telemetry off, warehouse pool), never the user's home.
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: install java browser run test lint ui bench bench-scale clean
+.PHONY: install java browser run test lint ui bench bench-scale bench-quality clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench: install
 # 1x, 10x and 100x the sample (data generated in a temp folder): run, nightly, pandas; ~30 min.
 bench-scale: $(VENV)/.installed-spark java
 	$(PYTHON) benchmarks/scale_benchmark.py
+
+# Planted-truth scenarios through `segmentation run`: chosen K, ARI and separation per scenario.
+bench-quality: install
+	$(PYTHON) benchmarks/quality_benchmark.py
 
 clean:
 	rm -rf $(VENV) data/landing data/warehouse.duckdb data/models data/reports

@@ -144,6 +144,20 @@ def print_summary(settings: Settings) -> None:
         print(f"{table:<26} {rows:>9,} rows")
     print()
     print(segments.to_string(index=False))
+    _print_separation(settings)
+
+
+def _print_separation(settings: Settings) -> None:
+    """The separation verdict of the current model, when it is weak."""
+    from segmentation_pipeline.quality.separation import separation_sentence
+    from segmentation_pipeline.resources import ModelStore
+
+    store = ModelStore(root=str(settings.models_dir))
+    version = store.current_version_or_none()
+    separation = store.load_card(version).get("separation") if version else None
+    if separation and separation["weak"]:
+        print()
+        print(f"Note: {separation_sentence(separation)}.")
 
 
 def _sample(args: argparse.Namespace, settings: Settings) -> None:

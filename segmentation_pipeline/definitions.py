@@ -20,6 +20,7 @@ from segmentation_pipeline.quality.checks import (
     raw_transactions_contract,
 )
 from segmentation_pipeline.quality.drift import feature_drift, segment_drift
+from segmentation_pipeline.quality.separation import segment_separation
 from segmentation_pipeline.quality.stability import segment_stability
 from segmentation_pipeline.reporting.assets import segment_report
 from segmentation_pipeline.resources import (
@@ -68,6 +69,7 @@ defs = dg.Definitions(
         customer_features_contract,
         customer_segments_contract,
         segment_stability,
+        segment_separation,
         segment_drift,
         feature_drift,
     ],

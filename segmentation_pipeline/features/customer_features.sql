@@ -80,6 +80,9 @@ SELECT
     behaviour.active_days,
     behaviour.first_purchase_date,
     behaviour.last_purchase_date,
+    -- Recency within the window: days from the customer's last purchase to the last day of data.
+    CAST(max(behaviour.last_purchase_date) OVER () - behaviour.last_purchase_date AS INTEGER)
+        AS days_since_last_purchase,
     {category_share_columns}
 FROM behaviour
 JOIN demographics

@@ -38,11 +38,14 @@ K_TABLE_SHOWN = [
     "calinski_harabasz",
     "davies_bouldin",
     "silhouette",
-    "knee",
+    "gap",
+    "gap_sd",
     "smallest_segment_share",
+    "beats_reference",
     "eligible",
-    "elbow_region",
-    "separation_score",
+    "vote_silhouette",
+    "vote_calinski_harabasz",
+    "vote_davies_bouldin",
     "chosen",
 ]
 
@@ -88,7 +91,7 @@ def decide_refit(
         return RefitDecision(True, "no model yet")
     if config.refit != "auto":
         return RefitDecision(config.refit == "always", f"refit={config.refit!r}")
-    if card["features"] != list(MODEL_FEATURES):
+    if card.get("candidate_features") != list(MODEL_FEATURES):
         return RefitDecision(True, "the model's features changed")
     changed = sorted(
         name for name, value in config.fit_settings().items() if card["config"].get(name) != value
@@ -119,7 +122,10 @@ def _model_metadata(card: dict[str, Any], folder: str) -> dict[str, Any]:
     return {
         "model_version": card["version"],
         "k": card["k"],
-        "k_selection": markdown_table(k_table[K_TABLE_SHOWN], max_rows=len(k_table)),
+        "k_selection": markdown_table(
+            k_table.reindex(columns=K_TABLE_SHOWN), max_rows=len(k_table)
+        ),
+        "separation": card.get("separation"),
         "k_selection_plot": k_selection_plot(k_table).metadata(),
         "segment_sizes": card["segment_sizes"],
         "segment_names": card["segment_names"],
@@ -149,9 +155,11 @@ def segmentation_model(
     ends less than `refit_every_days` (7) before today's and its features and settings are
     unchanged; `customer_segments` then scores everyone with it. "always" refits on demand.
 
-    On a refit, K is chosen over `k_min..k_max`: among K whose smallest segment is actionable,
-    the elbow region of the inertia curve says how many segments the data supports, and within
-    it the best mean of Calinski-Harabasz, Davies-Bouldin and sampled silhouette wins; see
+    On a refit, the features are chosen from the data (every category share, behaviour and
+    demographic that varies, each family weighted equally; see `model/training.py`) and K is
+    chosen over `k_min..k_max`: among K whose smallest segment is actionable, the median of the
+    votes of silhouette, Calinski-Harabasz and Davies-Bouldin wins, and the gap statistic says
+    whether the segments are natural groups (check `segment_separation`); see
     `model/k_selection.py` and the per-K table below. Pin it with config `k`. Segment ids carry
     over from the previous model (Hungarian matching of centroids, `model/alignment.py`); the
     first model numbers them by average spend (0 = highest). Same data and settings give the
@@ -192,8 +200,8 @@ def segmentation_model(
         carry_over_names,
         first_alignment,
     )
-    from segmentation_pipeline.model.k_selection import chosen_k, sweep_k
-    from segmentation_pipeline.model.training import fit_model
+    from segmentation_pipeline.model.k_selection import K_RULE, chosen_k, separation, sweep_k
+    from segmentation_pipeline.model.training import fit_model, used_features
 
     k_table = sweep_k(
         sample.sweep_features,
@@ -202,7 +210,7 @@ def segmentation_model(
         silhouette_sample=config.silhouette_sample_size,
         min_segment_share=config.min_segment_share,
     )
-    k = config.k or chosen_k(k_table)
+    k = chosen_k(k_table, pinned=config.k)
     swept = time.perf_counter()
     model = fit_model(features, k, config.random_state)
     if previous_card is None:
@@ -223,9 +231,13 @@ def segmentation_model(
         "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "refit_reason": decision.reason,
         "k": k,
-        "k_chosen_by": "config" if config.k else "elbow region of inertia, then CH, DB, silhouette",
+        "k_chosen_by": "config" if config.k else K_RULE,
         "k_table": k_table.round(6).to_dict(orient="records"),
-        "features": list(MODEL_FEATURES),
+        "separation": separation(k_table, k),
+        # The columns the model uses: every candidate that varies in the training data.
+        "features": used_features(model.pipeline["preprocess"]),
+        "feature_weights": model.pipeline["preprocess"].transformer_weights,
+        "candidate_features": list(MODEL_FEATURES),
         "rows": len(features),
         "fit_sample": sample.card(),
         "data_window": {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()},

@@ -23,7 +23,7 @@ from segmentation_pipeline.model.spec import (
     STABILITY_RESTARTS,
     STABILITY_SUBSAMPLES,
 )
-from segmentation_pipeline.model.training import SegmentationModel, build_pipeline, model_inputs
+from segmentation_pipeline.model.training import SegmentationModel, model_inputs, refit_pipeline
 
 # Hennig's bands, lowest first: a mean Jaccard from this value up earns the label.
 JACCARD_BANDS: tuple[tuple[float, str], ...] = (
@@ -111,7 +111,7 @@ def subsample_stability(
     for draw in range(subsamples):
         seed = random_state + draw
         rows = np.sort(np.random.default_rng(seed).choice(len(ordered), size, replace=False))
-        labels = build_pipeline(model.k, seed, restarts).fit_predict(inputs.iloc[rows])
+        labels = refit_pipeline(model, seed, restarts).fit_predict(inputs.iloc[rows])
         ari.append(float(adjusted_rand_score(reference[rows], labels)))
         best = best_jaccard(reference[rows], labels)
         for segment, values in jaccard.items():

@@ -16,6 +16,7 @@ from segmentation_pipeline.quality.drift import (
     measure_segment_drift,
     psi_band,
 )
+from segmentation_pipeline.quality.separation import separation_sentence
 from segmentation_pipeline.quality.stability import stability_data_key, stability_file
 from segmentation_pipeline.reporting.plots import (
     PROJECTION_CUSTOMERS,
@@ -171,7 +172,8 @@ def segment_report(
         ),
         "k-selection": figure_section(
             [k_selection_plot(k_table).html()],
-            k_table[K_TABLE_SHOWN],
+            k_table.reindex(columns=K_TABLE_SHOWN),
+            note=separation_sentence(card["separation"]) if "separation" in card else "",
         ),
         "sizes": figure_section([segment_sizes_plot(profiles).html()], sizes),
         "profile-heatmap": figure_section(

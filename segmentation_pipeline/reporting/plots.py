@@ -78,11 +78,13 @@ def _segment_labels(segment_ids: Sequence[int]) -> list[str]:
 
 
 def k_selection_plot(k_table: pd.DataFrame) -> Plot:
-    """Inertia, CH, DB and silhouette against K, the chosen K marked."""
+    """Gap statistic, CH, DB and silhouette against K, the chosen K marked."""
     figure, axes = _new_figure(columns=4, width=3.2)
     chosen = int(k_table.loc[k_table["chosen"], "k"].iloc[0])
+    if "gap" not in k_table:  # a model card written before the gap statistic
+        k_table = k_table.assign(gap=np.nan)
     for axis, column in zip(
-        axes, ["inertia", "calinski_harabasz", "davies_bouldin", "silhouette"], strict=True
+        axes, ["gap", "calinski_harabasz", "davies_bouldin", "silhouette"], strict=True
     ):
         axis.plot(k_table["k"], k_table[column], marker="o")
         axis.axvline(chosen, color="tab:red", linestyle="--", linewidth=1)
@@ -135,7 +137,10 @@ def projection_plot(matrix: np.ndarray, segment_ids: np.ndarray, random_state: i
     """Customers on the first two principal components of the model's space, by segment."""
     from sklearn.decomposition import PCA
 
-    points = PCA(n_components=2, random_state=random_state).fit_transform(matrix)
+    # Fewer than two customers or model columns: the projection has fewer axes; pad with zeros.
+    axes = min(2, *matrix.shape)
+    points = np.zeros((len(matrix), 2))
+    points[:, :axes] = PCA(n_components=axes, random_state=random_state).fit_transform(matrix)
     shown = np.random.default_rng(random_state).permutation(len(points))[:PROJECTION_SAMPLE]
     figure, (axis,) = _new_figure(width=6, height=4.5)
     for segment in np.unique(segment_ids):

@@ -17,7 +17,8 @@ Naming rules (documented in the README):
 - frequency from average transactions per customer against the overall average:
   >= 1.25 -> "frequent", <= 0.75 -> "occasional", else "regular";
 - the basket: "category N focus" when the segment spends at least SIGNATURE_LIFT times the
-  overall share on its signature category (the one it over-buys most), else nothing;
+  overall share on its signature category (the one it over-buys most among the categories that
+  hold at least 10% of its spend), else nothing (also when no category reaches 10%);
 - the dominant city, and the narrowest run of adjacent age bands holding 60% of the segment.
 """
 
@@ -163,11 +164,15 @@ def profile_segments(members: pd.DataFrame) -> pd.DataFrame:
         / members["total_spend"].sum()
     ).to_numpy()
     profile["top_categories"] = category_shares.apply(
-        lambda row: [int(category) for category in row.nlargest(TOP_CATEGORIES).index], axis=1
+        lambda row: [int(c) for c in row[row > 0].nlargest(TOP_CATEGORIES).index], axis=1
     )
-    # The category whose share of the segment's spend most exceeds its share overall.
+    # The category whose share of the segment's spend most exceeds its share overall, among those
+    # holding at least 10% of it; none when the spend is spread thinly (no category reaches 10%).
     lift = category_shares.div(overall_shares, axis=1).where(category_shares >= 0.1)
-    profile["signature_category"] = lift.idxmax(axis=1).astype(int)
+    has_signature = lift.notna().any(axis=1)
+    profile["signature_category"] = (
+        lift.fillna(-np.inf).idxmax(axis=1).where(has_signature).astype("Int64")
+    )
     profile["signature_category_lift"] = lift.max(axis=1)
     profile["recommended_actions"] = [
         recommended_actions(row.high_value, row.young_share, row.top_categories, row.ticket_index)
@@ -184,6 +189,7 @@ def name_segments(members: pd.DataFrame, profile: pd.DataFrame) -> dict[int, str
             normalize=True
         )
         where = "City" if row.dominant_city_category_share >= 0.5 else "mostly City"
+        # A segment without a signature category (lift NaN) is named without one.
         basket = (
             f"category {row.signature_category} focus, "
             if row.signature_category_lift >= SIGNATURE_LIFT

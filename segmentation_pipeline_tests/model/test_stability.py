@@ -30,7 +30,19 @@ def noise_customers(size: int = 600, seed: int = 0) -> pd.DataFrame:
     ):
         customers[column] = np.exp(rng.normal(3, 1, size))
     customers["user_id"] = np.arange(1, size + 1)
-    return customers.assign(gender="M", age="26-35", city_category="B", marital_status="0")
+    customers["days_since_last_purchase"] = rng.integers(0, 28, size)
+    customers["first_purchase_date"] = pd.Timestamp("2025-11-01")
+    customers["last_purchase_date"] = pd.Timestamp("2025-11-28") - pd.to_timedelta(
+        customers["days_since_last_purchase"], unit="D"
+    )
+    return customers.assign(
+        gender="M",
+        age="26-35",
+        occupation=4,
+        city_category="B",
+        stay_in_current_city_years="1",
+        marital_status="0",
+    )
 
 
 def stability_of(customers: pd.DataFrame, k: int) -> Stability:

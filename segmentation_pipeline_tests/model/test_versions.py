@@ -14,7 +14,7 @@ from segmentation_pipeline.resources import ModelStore
 def card(last_day: str = "2025-11-28", **config: object) -> dict:
     return {
         "version": f"{last_day.replace('-', '')}-abc",
-        "features": list(MODEL_FEATURES),
+        "candidate_features": list(MODEL_FEATURES),
         "config": {**SegmentationModelConfig().model_dump(), **config},
         "data_window": {"first_day": "2025-11-01", "last_day": last_day},
     }
@@ -29,7 +29,13 @@ def card(last_day: str = "2025-11-28", **config: object) -> dict:
         ({}, card(), "2025-12-05", True, "7 days after"),
         ({"refit_every_days": 1}, card(), "2025-11-29", True, "refit every 1 days"),
         ({"k": 3}, card(), "2025-11-28", True, "settings changed: k"),
-        ({}, {**card(), "features": ["total_spend"]}, "2025-11-28", True, "features changed"),
+        (
+            {},
+            {**card(), "candidate_features": ["total_spend"]},
+            "2025-11-28",
+            True,
+            "features changed",
+        ),
         ({"refit": "always"}, card(), "2025-11-28", True, "refit='always'"),
         ({"refit": "never"}, card(), "2026-03-01", False, "refit='never'"),
         # The cadence itself is not a fit setting: changing it does not force a refit.

@@ -66,6 +66,24 @@ def test_names_describe_value_frequency_basket_city_and_age(members: pd.DataFram
     }
 
 
+def test_spend_spread_evenly_gives_no_signature_category(members: pd.DataFrame) -> None:
+    # The reported crash: no category reaches 10% of any segment's spend.
+    even = members.copy()
+    even[list(CATEGORY_SHARE_COLUMNS)] = 1 / len(CATEGORY_SHARE_COLUMNS)
+    profile = profile_segments(even)
+    assert profile["signature_category"].isna().all()
+    assert profile["top_categories"].map(len).eq(3).all()
+    names = name_segments(even, profile)
+    assert names == {
+        0: "High-value frequent buyers, City B, 26-35",
+        1: "Low-value occasional buyers, City C, 55+",
+    }
+
+
+def test_a_single_category_is_the_only_top_category(members: pd.DataFrame) -> None:
+    assert profile_segments(members)["top_categories"].tolist() == [[1], [5]]
+
+
 def test_names_that_read_alike_are_made_unique(members: pd.DataFrame) -> None:
     twins = members.copy()
     twins["segment_id"] = [0, 0, 0, 0, 1, 1, 2, 2]
@@ -128,6 +146,8 @@ def test_standardised_differences_and_distinguishing_features() -> None:
             "age": "26-35",
             "city_category": city,
             "marital_status": "0",
+            "occupation": 4,
+            "stay_in_current_city_years": "1",
             **shares,
         }
         for segment, spend, ticket, city in [
