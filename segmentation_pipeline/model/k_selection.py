@@ -126,11 +126,31 @@ def sweep_k(
     return table
 
 
+def knee_scores(ks: np.ndarray, inertia: np.ndarray) -> np.ndarray:
+    """Kneedle: each point's distance below the chord of the normalised inertia curve."""
+    x = (ks - ks.min()) / max(ks.max() - ks.min(), 1)
+    span = inertia.max() - inertia.min()
+    y = (inertia - inertia.min()) / span if span > 0 else np.zeros_like(inertia)
+    # Decreasing curve: the chord runs from (0, 1) to (1, 0), i.e. y = 1 - x.
+    return (1 - x) - y
+
+
 def choose(table: pd.DataFrame) -> pd.DataFrame:
     """Mark the chosen K (see the module docstring); K = 1 only when the data holds no other."""
     table = table.copy()
-    # Fallbacks when no K is eligible: actionable K (one cloud: the separation check says so),
-    # then any K > 1 (a few customers), then K = 1 (customers all alike).
+    gains = table["gap"] - table["gap"].iloc[0]
+    table["knee"] = np.nan
+    if table["actionable"].any() and gains[table["k"] > 1].max() < MIN_GAP_GAIN:
+        # One cloud: no K is natural, and the votes of the indices wander with each night's
+        # data. The knee of the inertia curve (diminishing returns of one more segment) moves
+        # little as data accumulate, so the partition stays the same from night to night.
+        actionable = table[table["actionable"]]
+        knees = knee_scores(actionable["k"].to_numpy(float), actionable["inertia"].to_numpy(float))
+        table.loc[actionable.index, "knee"] = knees
+        table["chosen"] = table["k"] == int(actionable["k"].iloc[int(np.argmax(knees))])
+        return table
+    # Fallbacks when no K is eligible: actionable K, then any K > 1 (a few customers), then
+    # K = 1 (customers all alike).
     eligible = next(
         (table[mask] for mask in (table["eligible"], table["actionable"]) if mask.any()),
         table[table["k"] > 1],
