@@ -119,8 +119,7 @@ def bench_scale(
                 "SELECT (SELECT count(*) FROM raw.transactions), "
                 "(SELECT count(*) FROM marts.customer_features)"
             ).fetchone()
-        # A script file, not `python -c`: with pyspark installed (the [spark] extra), Great
-        # Expectations' import of pyspark.sql.connect exits a `-c` process, taking it for doctests.
+        # The nightly refresh of the last day, as the schedule's run does it, in its own process.
         nightly = Path(scratch) / "nightly.py"
         nightly.write_text(NIGHTLY)
         for refit, key in (("auto", "nightly"), ("always", "nightly_refit")):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
 
 UNEXPECTED_EXAMPLES = 5
+
+# With the [spark] extra installed, GE's import loads pyspark, which warns that it does not yet
+# support pandas 3; GE never hands pyspark a pandas frame here, so the warning says nothing to
+# the user (and would be a second line on the CLI's stderr).
+warnings.filterwarnings(
+    "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+)
 
 
 def prefetch_great_expectations() -> None:
