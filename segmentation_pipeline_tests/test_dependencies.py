@@ -29,10 +29,13 @@ def normalise(name: str) -> str:
 
 
 def declared_distributions() -> set[str]:
+    """The dependencies and the product's optional extras (e.g. [spark]); not the dev tools."""
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
-    return {
-        normalise(re.split(r"[<>=!~;\[ ]", spec, maxsplit=1)[0]) for spec in project["dependencies"]
-    }
+    extras = project["optional-dependencies"]
+    specs = project["dependencies"] + [
+        spec for extra, group in extras.items() if extra != "dev" for spec in group
+    ]
+    return {normalise(re.split(r"[<>=!~;\[ ]", spec, maxsplit=1)[0]) for spec in specs}
 
 
 def test_every_imported_package_is_declared() -> None:
