@@ -9,7 +9,12 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from segmentation_pipeline.model.spec import DEMOGRAPHIC_FEATURES, LINEAR_FEATURES, LOG_FEATURES
+from segmentation_pipeline.model.spec import (
+    BASKET_FEATURES,
+    DEMOGRAPHIC_FEATURES,
+    LINEAR_BEHAVIOUR_FEATURES,
+    LOG_BEHAVIOUR_FEATURES,
+)
 from segmentation_pipeline.model.training import SegmentationModel, fit_model, model_inputs
 from segmentation_pipeline.segments.scoring import (
     MODEL_CENTROIDS_TABLE,
@@ -99,11 +104,22 @@ def test_generic_pipeline_scores_equal_sklearn_including_an_unseen_category() ->
 
 def test_the_product_model_scores_equal_its_own_assign() -> None:
     rng = np.random.default_rng(3)
-    features = pd.DataFrame({"user_id": np.arange(1, CUSTOMERS + 1, dtype="int64")})
-    for column in LOG_FEATURES:
+    features = pd.DataFrame(
+        {
+            "user_id": np.arange(1, CUSTOMERS + 1, dtype="int64"),
+            "first_purchase_date": pd.Timestamp("2025-11-01"),
+            "last_purchase_date": pd.Timestamp("2025-11-28"),
+        }
+    )
+    # Every family of the product's preprocessing: basket shares (centred), log1p behaviour,
+    # recency scaled by the window, one-hot demographics, each with its weight.
+    shares = rng.dirichlet(np.ones(len(BASKET_FEATURES)), CUSTOMERS)
+    for index, column in enumerate(BASKET_FEATURES):
+        features[column] = shares[:, index]
+    for column in LOG_BEHAVIOUR_FEATURES:
         features[column] = rng.poisson(rng.choice([2, 30], CUSTOMERS)) + 1
-    for column in LINEAR_FEATURES:
-        features[column] = rng.gamma(2.0, rng.choice([0.1, 1.0], CUSTOMERS))
+    for column in LINEAR_BEHAVIOUR_FEATURES:
+        features[column] = rng.integers(0, 28, CUSTOMERS)
     for column in DEMOGRAPHIC_FEATURES:
         features[column] = rng.choice(["x", "y", "z"], CUSTOMERS)
     model = fit_model(features, k=3, random_state=0)
