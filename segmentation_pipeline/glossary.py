@@ -55,6 +55,7 @@ COLUMN_DOCS: dict[str, str] = {
     "active_days": "days with at least one purchase",
     "first_purchase_date": "day of the customer's first purchase in the data window",
     "last_purchase_date": "day of the customer's last purchase in the data window",
+    "days_since_last_purchase": "days from the last purchase to the last day of data (recency)",
     # segments
     "segment_id": "segment number, stable across model versions",
     "segment_name": "readable segment name: value tier, frequency, basket, city, ages",
