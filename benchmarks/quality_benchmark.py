@@ -1,6 +1,6 @@
 """Segment quality on planted truth: each scenario through the real `segmentation run`.
 
-For every scenario of `segmentation_pipeline/sample/planted.py`, lands a seeded draw in a
+For every scenario of `segmentation_pipeline/lib/sample/planted.py`, lands a seeded draw in a
 temporary data dir, runs the CLI (`segmentation run`, SEGMENTATION_DATA_DIR and a temporary
 DAGSTER_HOME), then compares `marts.customer_segments` with the truth file. Prints one table:
 scenario, true K, chosen K, adjusted Rand index, separation verdict, seconds.
@@ -24,7 +24,7 @@ import duckdb
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from segmentation_pipeline.sample.planted import SCENARIOS, WELL_SEPARATED, write_planted
+from segmentation_pipeline.lib.sample.planted import SCENARIOS, WELL_SEPARATED, write_planted
 
 BIN = Path(sys.executable).parent
 

@@ -57,14 +57,14 @@ def run_pipeline(
     for the warehouse pool says which run holds it. With `progress`, each step is printed there
     as it finishes (seconds, rows, check verdicts).
     """
-    from segmentation_pipeline.automation import (
+    from segmentation_pipeline.cli_runs import clean_up_dead_runs, process_tags, report_slot_waits
+    from segmentation_pipeline.definitions import defs
+    from segmentation_pipeline.defs.automation import (
         contiguous_ranges,
         drop_tags,
         file_sha256,
         range_tags,
     )
-    from segmentation_pipeline.cli_runs import clean_up_dead_runs, process_tags, report_slot_waits
-    from segmentation_pipeline.definitions import defs
     from segmentation_pipeline.progress import print_steps
 
     days = settings.landed_days()
@@ -149,8 +149,8 @@ def print_summary(settings: Settings) -> None:
 
 def _print_separation(settings: Settings) -> None:
     """The separation verdict of the current model, when it is weak."""
-    from segmentation_pipeline.quality.separation import separation_sentence
-    from segmentation_pipeline.resources import ModelStore
+    from segmentation_pipeline.defs.resources import ModelStore
+    from segmentation_pipeline.lib.model.separation import separation_sentence
 
     store = ModelStore(root=str(settings.models_dir))
     version = store.current_version_or_none()
@@ -161,7 +161,7 @@ def _print_separation(settings: Settings) -> None:
 
 
 def _sample(args: argparse.Namespace, settings: Settings) -> None:
-    from segmentation_pipeline.sample import load_facts, write_sample
+    from segmentation_pipeline.lib.sample import load_facts, write_sample
 
     if args.if_empty and settings.landed_days():
         print(f"Landing files already present in {settings.landing_dir}; sample not written.")
@@ -183,7 +183,7 @@ def _sample(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> None:
-    from segmentation_pipeline.ingest.real_file import import_real_file
+    from segmentation_pipeline.lib.ingest.real_file import import_real_file
 
     summary = import_real_file(Path(args.file), settings.landing_dir)
     known = (
@@ -212,7 +212,7 @@ def _summary(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _model_list(args: argparse.Namespace, settings: Settings) -> None:
-    from segmentation_pipeline.resources import ModelStore
+    from segmentation_pipeline.defs.resources import ModelStore
 
     store = ModelStore(root=str(settings.models_dir))
     cards = store.list_cards()
@@ -237,8 +237,8 @@ def _model_list(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _model_restore(args: argparse.Namespace, settings: Settings) -> None:
-    from segmentation_pipeline.model.assets import REFIT_EVERY_DAYS
-    from segmentation_pipeline.resources import ModelStore
+    from segmentation_pipeline.defs.model.assets import REFIT_EVERY_DAYS
+    from segmentation_pipeline.defs.resources import ModelStore
 
     try:
         replaced = ModelStore(root=str(settings.models_dir)).restore(args.version)
@@ -312,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
 def expected_error_message(error: BaseException) -> str | None:
     """The one line a user needs for an error the product expects (bad input, a locked
     warehouse, a failed run), or None for a bug, which keeps its traceback."""
-    from segmentation_pipeline.ingest.loader import LandingFileError
+    from segmentation_pipeline.lib.ingest.loader import LandingFileError
 
     if isinstance(error, dg.DagsterExecutionStepExecutionError):
         # The step's own exception says what went wrong (e.g. which landing file and why).

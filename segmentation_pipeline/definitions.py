@@ -2,35 +2,35 @@
 
 import dagster as dg
 
-from segmentation_pipeline.automation import (
+from segmentation_pipeline.defs.automation import (
     ingest_job,
     landing_sensor,
     nightly_refresh,
     refresh_job,
     segmentation_job,
 )
-from segmentation_pipeline.features.assets import customer_features
-from segmentation_pipeline.ingest.assets import raw_transactions
-from segmentation_pipeline.model.assets import segmentation_model
-from segmentation_pipeline.publishing import published_marts
-from segmentation_pipeline.quality.checks import (
-    customer_features_contract,
-    customer_segments_contract,
+from segmentation_pipeline.defs.features.assets import customer_features
+from segmentation_pipeline.defs.features.checks import customer_features_contract
+from segmentation_pipeline.defs.ingest.assets import raw_transactions
+from segmentation_pipeline.defs.ingest.checks import (
     raw_transactions_accounting,
     raw_transactions_contract,
 )
-from segmentation_pipeline.quality.drift import feature_drift, segment_drift
-from segmentation_pipeline.quality.separation import segment_separation
-from segmentation_pipeline.quality.stability import segment_stability
-from segmentation_pipeline.reporting.assets import segment_report
-from segmentation_pipeline.resources import (
+from segmentation_pipeline.defs.model.assets import segmentation_model
+from segmentation_pipeline.defs.model.separation import segment_separation
+from segmentation_pipeline.defs.model.stability import segment_stability
+from segmentation_pipeline.defs.publishing import published_marts
+from segmentation_pipeline.defs.reporting.assets import segment_report
+from segmentation_pipeline.defs.resources import (
     ComputeEngine,
     DuckDBComputeEngine,
     ModelStore,
     Warehouse,
 )
-from segmentation_pipeline.segments.assets import customer_segments, segment_profiles
-from segmentation_pipeline.segments.migration import segment_migration
+from segmentation_pipeline.defs.segments.assets import customer_segments, segment_profiles
+from segmentation_pipeline.defs.segments.checks import customer_segments_contract
+from segmentation_pipeline.defs.segments.drift import feature_drift, segment_drift
+from segmentation_pipeline.defs.segments.migration import segment_migration
 from segmentation_pipeline.settings import Settings, get_settings
 
 warehouse = Warehouse()
@@ -40,7 +40,7 @@ def compute_engine_for(settings: Settings) -> ComputeEngine:
     """The engine `SEGMENTATION_ENGINE` names: embedded DuckDB, or Spark (the `[spark]` extra)."""
     if settings.engine == "spark":
         try:
-            from segmentation_pipeline.spark.engine import SparkComputeEngine
+            from segmentation_pipeline.defs.spark.engine import SparkComputeEngine
         except ImportError as error:
             raise ImportError(
                 f"SEGMENTATION_ENGINE=spark needs the extra: pip install -e '.[spark]' ({error})"

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from segmentation_pipeline.sample import write_sample
+from segmentation_pipeline.lib.sample import write_sample
 from segmentation_pipeline.settings import DATA_DIR_ENV, Settings, get_settings
 
 SMALL_SCALE = 0.02  # ~11,000 rows, ~118 customers: the whole pipeline in seconds

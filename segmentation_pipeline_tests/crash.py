@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import duckdb
 
-from segmentation_pipeline import resources
+from segmentation_pipeline.lib import warehouse
 
 CRASH_IN_ENV = "SEGMENTATION_TEST_CRASH_IN"
 
@@ -39,7 +39,7 @@ def kill_if_inside(function_name: str) -> None:
 
 
 def install(target: str) -> None:
-    committing = resources.transaction
+    committing = warehouse.transaction
 
     @contextmanager
     def transaction_killed_before_commit(
@@ -49,7 +49,10 @@ def install(target: str) -> None:
             yield con
             kill_if_inside(target)
 
-    resources.transaction = transaction_killed_before_commit
+    warehouse.transaction = transaction_killed_before_commit
+    # Imported after the hook, so every module that imports `transaction` binds the wrapper.
+    from segmentation_pipeline.defs import resources
+
     point_to = resources.ModelStore._point_to
 
     def point_to_killed_before(self: resources.ModelStore, version: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from segmentation_pipeline_tests.deployment import REPO_ROOT
+from segmentation_pipeline_tests.support import REPO_ROOT
 
 
 def segmentation(*args: str, data: Path, cwd: Path) -> subprocess.CompletedProcess:

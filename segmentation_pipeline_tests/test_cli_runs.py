@@ -5,13 +5,10 @@ the one-slot warehouse pool); runs are killed with SIGKILL, as the OOM killer wo
 """
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -20,64 +17,8 @@ import pytest
 
 from segmentation_pipeline.cli_runs import PID_TAG
 from segmentation_pipeline.settings import WAREHOUSE_LOCK_WAIT_ENV, WAREHOUSE_POOL
-from segmentation_pipeline_tests.deployment import REPO_ROOT, wait_until
-
-
-class Project:
-    """A data dir with the small sample landed and a DAGSTER_HOME with the project's instance."""
-
-    def __init__(self, root: Path, landing: Path | None = None):
-        self.home, self.data = root / "dagster_home", root / "data"
-        if landing is not None:
-            self.home.mkdir()
-            shutil.copy(REPO_ROOT / ".dagster" / "dagster.yaml", self.home / "dagster.yaml")
-            shutil.copytree(landing, self.landing)
-        self.env = {
-            **os.environ,
-            "DAGSTER_HOME": str(self.home),
-            "SEGMENTATION_DATA_DIR": str(self.data),
-        }
-
-    @property
-    def landing(self) -> Path:
-        return self.data / "landing" / "transactions"
-
-    def command(self, module: str) -> list[str]:
-        return [sys.executable, "-m", module, "run"]
-
-    def start_run(self, log: Path) -> subprocess.Popen:
-        return subprocess.Popen(
-            self.command("segmentation_pipeline"),
-            env=self.env,
-            cwd=self.home.parent,
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-        )
-
-    def run(
-        self,
-        timeout: float = 300,
-        module: str = "segmentation_pipeline",
-        extra_env: dict[str, str] | None = None,
-    ) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            self.command(module),
-            env={**self.env, **(extra_env or {})},
-            cwd=self.home.parent,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-    @contextmanager
-    def instance(self) -> Iterator[dg.DagsterInstance]:
-        with dg.DagsterInstance.from_config(str(self.home)) as instance:
-            yield instance
-
-    def pool_holders(self) -> set[str]:
-        with self.instance() as instance:
-            info = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
-            return {slot.run_id for slot in info.claimed_slots}
+from segmentation_pipeline_tests.support import wait_until
+from segmentation_pipeline_tests.support.runs import Project
 
 
 def cpu_seconds_over(pid: int, seconds: float) -> float:

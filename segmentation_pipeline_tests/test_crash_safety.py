@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from segmentation_pipeline_tests.crash import CRASH_IN_ENV
-from segmentation_pipeline_tests.deployment import REPO_ROOT
-from segmentation_pipeline_tests.test_cli_runs import Project
+from segmentation_pipeline_tests.support import REPO_ROOT
+from segmentation_pipeline_tests.support.runs import Project
 
 NEXT_NIGHT_DAYS = 8
 STATE_SQL = {

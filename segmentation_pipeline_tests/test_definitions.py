@@ -3,17 +3,7 @@
 import dagster as dg
 
 from segmentation_pipeline.definitions import defs
-
-EXPECTED_ASSETS = {
-    "raw_transactions",
-    "customer_features",
-    "segmentation_model",
-    "customer_segments",
-    "segment_migration",
-    "segment_profiles",
-    "segment_report",
-    "published_marts",
-}
+from segmentation_pipeline_tests.support import EXPECTED_ASSETS
 
 
 def test_definitions_load() -> None:

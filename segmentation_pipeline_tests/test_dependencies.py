@@ -7,7 +7,7 @@ import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
-from segmentation_pipeline_tests.deployment import REPO_ROOT
+from segmentation_pipeline_tests.support import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "segmentation_pipeline"
 

@@ -2,8 +2,8 @@
 
 import duckdb
 
+from segmentation_pipeline.defs.metadata import column_schema
 from segmentation_pipeline.glossary import describe_column, undescribed_columns
-from segmentation_pipeline.metadata import column_schema
 from segmentation_pipeline.settings import Settings
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from segmentation_pipeline.cli import print_summary, run_pipeline
 from segmentation_pipeline.definitions import defs
-from segmentation_pipeline.resources import ModelStore
-from segmentation_pipeline.sample.planted import write_landing
+from segmentation_pipeline.defs.resources import ModelStore
+from segmentation_pipeline.lib.sample.planted import write_landing
 from segmentation_pipeline.settings import PRODUCT_CATEGORIES, SOURCE_COLUMNS, Settings
 
 DEMOGRAPHICS = {

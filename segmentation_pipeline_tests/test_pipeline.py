@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation_pipeline.automation import contiguous_ranges, range_tags
 from segmentation_pipeline.cli import run_pipeline
 from segmentation_pipeline.definitions import defs
-from segmentation_pipeline.resources import ModelStore
+from segmentation_pipeline.defs.automation import contiguous_ranges, range_tags
+from segmentation_pipeline.defs.resources import ModelStore
 from segmentation_pipeline.settings import Settings
 
 

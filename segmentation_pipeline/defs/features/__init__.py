@@ -1,0 +1,1 @@
+"""`customer_features` and its check."""

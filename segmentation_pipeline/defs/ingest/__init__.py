@@ -1,0 +1,1 @@
+"""`raw_transactions` and its checks."""

@@ -1,0 +1,137 @@
+"""The `raw_transactions` asset: one daily partition per landing file."""
+
+import time
+
+import dagster as dg
+import pandas as pd
+
+from segmentation_pipeline.defs.metadata import markdown_table, table_metadata
+from segmentation_pipeline.defs.partitions import daily_partitions
+from segmentation_pipeline.defs.resources import Warehouse
+from segmentation_pipeline.lib.ingest import raw_layer
+from segmentation_pipeline.lib.ingest.loader import (
+    FileLoad,
+    LandingFileError,
+    create_raw_tables,
+    load_files,
+)
+from segmentation_pipeline.lib.quality.validation import prefetch_great_expectations
+from segmentation_pipeline.lib.warehouse import transaction
+from segmentation_pipeline.settings import RAW_TRANSACTIONS_TABLE, WAREHOUSE_POOL, get_settings
+
+LANDING_SHA256_METADATA_KEY = "landing_file_sha256"
+
+
+class RawTransactionsConfig(dg.Config):
+    """How much breakage a file may carry before the whole day is refused."""
+
+    max_rejected_share: float = 0.05
+
+
+def _refuse_if_mostly_broken(load: FileLoad, limit: float) -> None:
+    if load.rejected_share > limit:
+        raise LandingFileError(
+            load.path,
+            f"{load.rows_rejected} of {load.data_lines} data lines "
+            f"({load.rejected_share:.1%}) break the data contract, more than the "
+            f"{limit:.0%} allowed ({load.rejection_reasons})",
+            "Fix the export and land it again; nothing of this run was written",
+        )
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"duckdb", "csv"},
+    owners=["team:data-engineering"],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+    tags={"layer": "raw"},
+)
+def raw_transactions(
+    context: dg.AssetExecutionContext, config: RawTransactionsConfig, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Daily transaction drops loaded into `raw.transactions` (10 source columns + date).
+
+    Each day's landing file `landing/transactions/YYYY-MM-DD.csv` replaces that day's rows:
+    delete the day, insert, in one transaction, so re-running a day changes nothing. Rows that
+    break the data contract go to `raw.rejected_transactions` with their line and reasons. A
+    range of days (a backfill) is one run and one transaction: if any day fails, none is written.
+    Each loaded day is also written as Parquet under `raw/transactions/transaction_date=DAY/`
+    (the raw layer Spark reads; see `ingest/raw_layer.py`), renamed into place after the commit.
+    """
+    prefetch_great_expectations()  # for the contract check that follows this asset
+    settings = get_settings()
+    started = time.perf_counter()
+    with warehouse.connect() as con:
+        create_raw_tables(con)
+        repaired = raw_layer.sync_raw_layer(con, settings.raw_transactions_dir)
+        try:
+            with transaction(con):
+                loads = load_files(
+                    con, {day: settings.landing_file(day) for day in context.partition_keys}
+                )
+                for load in loads:
+                    _refuse_if_mostly_broken(load, config.max_rejected_share)
+                    context.log.info(
+                        f"{load.day}: {load.rows_loaded} rows loaded, {load.rows_rejected} rejected"
+                    )
+                staged = raw_layer.stage_days(
+                    con,
+                    settings.raw_transactions_dir,
+                    [(load.day, load.file_sha256, load.rows_loaded) for load in loads],
+                )
+            raw_layer.publish(staged)
+        except LandingFileError as error:
+            # A bad file stays bad: fail now (no retries) and say which file and why.
+            raise dg.Failure(
+                description=str(error),
+                metadata={"file": str(error.path), "problem": error.problem},
+                allow_retries=False,
+            ) from error
+        metadata = table_metadata(
+            con,
+            RAW_TRANSACTIONS_TABLE,
+            preview_sql=(
+                f"SELECT * FROM {RAW_TRANSACTIONS_TABLE} "
+                f"WHERE transaction_date = DATE '{loads[-1].day}' LIMIT 10"
+            ),
+        )
+        engine_settings = warehouse.engine_settings(con)
+    files = pd.DataFrame(
+        [
+            {
+                "day": load.day,
+                "file": load.path.name,
+                "data_lines": load.data_lines,
+                "loaded": load.rows_loaded,
+                "rejected": load.rows_rejected,
+                "ignored_columns": ", ".join(load.ignored_columns) or "-",
+            }
+            for load in loads
+        ]
+    )
+    rejected = sum(load.rows_rejected for load in loads)
+    reasons: dict[str, int] = {}
+    for load in loads:
+        for reason, count in load.rejection_reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    return dg.MaterializeResult(
+        metadata={
+            **metadata,
+            "days_loaded": len(loads),
+            "rows_loaded": int(files["loaded"].sum()),
+            "rows_rejected": rejected,
+            "data_lines": int(files["data_lines"].sum()),
+            "rejection_reasons": reasons,
+            # Which content each day was loaded from: the landing sensor and the nightly
+            # schedule skip a file whose content is already loaded.
+            LANDING_SHA256_METADATA_KEY: {load.day: load.file_sha256 for load in loads},
+            "files": markdown_table(files, max_rows=len(files)),
+            "duckdb_settings": engine_settings,
+            "raw_layer": dg.MetadataValue.path(str(settings.raw_transactions_dir)),
+            "raw_layer_days_repaired": repaired,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+    )

@@ -1,0 +1,1 @@
+"""`segmentation_model` and its separation and stability checks."""

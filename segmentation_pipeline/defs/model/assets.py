@@ -1,0 +1,264 @@
+"""The `segmentation_model` asset: refit or keep, K choice, fit, identity, version, model card."""
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from importlib import metadata as package_metadata
+from typing import Any, Literal
+
+import dagster as dg
+import pandas as pd
+
+from segmentation_pipeline.defs.features.assets import customer_features
+from segmentation_pipeline.defs.metadata import markdown_table, plot_metadata
+from segmentation_pipeline.defs.resources import ModelStore, Warehouse
+from segmentation_pipeline.lib.model.sampling import FIT_SAMPLE_MAX_CUSTOMERS, read_fit_sample
+from segmentation_pipeline.lib.model.spec import MODEL_FEATURES
+from segmentation_pipeline.lib.plots import k_selection_plot
+from segmentation_pipeline.lib.segments.profiling import name_segments, profile_segments
+from segmentation_pipeline.settings import (
+    K_MAX,
+    K_MIN,
+    MIN_SEGMENT_SHARE,
+    RANDOM_STATE,
+    SILHOUETTE_SAMPLE_SIZE,
+    WAREHOUSE_POOL,
+)
+
+LIBRARIES = ("scikit-learn", "pandas", "numpy", "scipy", "duckdb", "dagster")
+# How often "auto" refits: a model whose data ends this many days before today's is refitted.
+REFIT_EVERY_DAYS = 7
+# Settings that change the fit; the refit cadence is not one of them.
+CADENCE_SETTINGS = ("refit", "refit_every_days")
+K_TABLE_SHOWN = [
+    "k",
+    "inertia",
+    "calinski_harabasz",
+    "davies_bouldin",
+    "silhouette",
+    "gap",
+    "gap_sd",
+    "smallest_segment_share",
+    "beats_reference",
+    "eligible",
+    "vote_silhouette",
+    "vote_calinski_harabasz",
+    "vote_davies_bouldin",
+    "chosen",
+]
+
+
+class SegmentationModelConfig(dg.Config):
+    """K range and seed (set `k` to pin the number of segments), and when to refit.
+
+    `refit`: "auto" keeps the current model while it was fitted with the same features and
+    settings on data ending less than `refit_every_days` before today's, and refits otherwise;
+    "always" refits now (on demand); "never" keeps the current model whatever its age. With no
+    model yet, "auto" and "always" fit one and "never" fails.
+    """
+
+    k: int | None = None
+    k_min: int = K_MIN
+    k_max: int = K_MAX
+    random_state: int = RANDOM_STATE
+    silhouette_sample_size: int = SILHOUETTE_SAMPLE_SIZE
+    min_segment_share: float = MIN_SEGMENT_SHARE
+    refit: Literal["auto", "always", "never"] = "auto"
+    refit_every_days: int = REFIT_EVERY_DAYS
+    max_fit_customers: int = FIT_SAMPLE_MAX_CUSTOMERS
+
+    def fit_settings(self) -> dict[str, Any]:
+        return self.model_dump(exclude=set(CADENCE_SETTINGS))
+
+
+@dataclass(frozen=True)
+class RefitDecision:
+    refit: bool
+    reason: str
+
+
+def decide_refit(
+    config: SegmentationModelConfig, card: dict[str, Any] | None, last_day: date
+) -> RefitDecision:
+    """Refit or keep the current model (described by `card`), given today's last data day."""
+    if card is None:
+        if config.refit == "never":
+            raise dg.Failure(
+                description="refit='never' but no model exists yet: run once with refit 'auto'."
+            )
+        return RefitDecision(True, "no model yet")
+    if config.refit != "auto":
+        return RefitDecision(config.refit == "always", f"refit={config.refit!r}")
+    if card.get("candidate_features") != list(MODEL_FEATURES):
+        return RefitDecision(True, "the model's features changed")
+    changed = sorted(
+        name for name, value in config.fit_settings().items() if card["config"].get(name) != value
+    )
+    if changed:
+        return RefitDecision(True, f"settings changed: {', '.join(changed)}")
+    age = (last_day - date.fromisoformat(card["data_window"]["last_day"])).days
+    return RefitDecision(
+        age >= config.refit_every_days,
+        f"today's data ends {age} days after the model's (refit every "
+        f"{config.refit_every_days} days)",
+    )
+
+
+def features_fingerprint(features: pd.DataFrame, config: SegmentationModelConfig) -> str:
+    """Content hash of the training data and fit settings: equal inputs give an equal version."""
+    digest = hashlib.sha256()
+    ordered = features.sort_values("user_id", kind="stable").reset_index(drop=True)
+    digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
+    digest.update(json.dumps(config.fit_settings(), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _model_metadata(card: dict[str, Any], folder: str) -> dict[str, Any]:
+    """What every materialisation shows about the model in use, refitted or kept."""
+    k_table = pd.DataFrame(card["k_table"])
+    window = card["data_window"]
+    return {
+        "model_version": card["version"],
+        "k": card["k"],
+        "k_selection": markdown_table(
+            k_table.reindex(columns=K_TABLE_SHOWN), max_rows=len(k_table)
+        ),
+        "separation": card.get("separation"),
+        "k_selection_plot": plot_metadata(k_selection_plot(k_table)),
+        "segment_sizes": card["segment_sizes"],
+        "segment_names": card["segment_names"],
+        "lineage": card.get("lineage"),
+        "model_path": dg.MetadataValue.path(folder),
+        "model_data_window": f"{window['first_day']}..{window['last_day']}",
+    }
+
+
+@dg.asset(
+    deps=[customer_features],
+    group_name="model",
+    kinds={"scikitlearn", "python"},
+    owners=["team:data-science"],
+    pool=WAREHOUSE_POOL,
+    tags={"layer": "model"},
+)
+def segmentation_model(
+    context: dg.AssetExecutionContext,
+    config: SegmentationModelConfig,
+    warehouse: Warehouse,
+    model_store: ModelStore,
+) -> dg.MaterializeResult:
+    """K-Means segmentation model (encoding + scaling + KMeans), versioned with a model card.
+
+    Refit cadence (config `refit`, default "auto"): the current model is kept while its data
+    ends less than `refit_every_days` (7) before today's and its features and settings are
+    unchanged; `customer_segments` then scores everyone with it. "always" refits on demand.
+
+    On a refit, the features are chosen from the data (every category share, behaviour and
+    demographic that varies, each family weighted equally; see `model/training.py`) and K is
+    chosen over `k_min..k_max`: among K whose smallest segment is actionable, the median of the
+    votes of silhouette, Calinski-Harabasz and Davies-Bouldin wins, and the gap statistic says
+    whether the segments are natural groups (check `segment_separation`); see
+    `model/k_selection.py` and the per-K table below. Pin it with config `k`. Segment ids carry
+    over from the previous model (Hungarian matching of centroids, `model/alignment.py`); the
+    first model numbers them by average spend (0 = highest). Same data and settings give the
+    same version; every version is kept in `models/<version>/` with `model_card.json`.
+    """
+    started = time.perf_counter()
+    sample = read_fit_sample(warehouse, config.max_fit_customers, config.random_state)
+    features, first_day, last_day = sample.features, sample.first_day, sample.last_day
+    current = model_store.current_version_or_none()
+    previous_card = model_store.load_card(current) if current else None
+    decision = decide_refit(config, previous_card, last_day)
+    version = f"{last_day:%Y%m%d}-{features_fingerprint(features, config)[:10]}"
+    if not decision.refit or model_store.has_version(version):
+        # Versions are never overwritten: a fit of the same data and settings would be this one.
+        kept = version if decision.refit else current
+        reason = decision.reason
+        if decision.refit:
+            reason += f", but version {kept} already holds a fit of this data and these settings"
+        if kept != current:
+            model_store.restore(kept)
+        card = model_store.load_card(kept)
+        context.log.info(f"Model {kept} kept: {reason}")
+        return dg.MaterializeResult(
+            metadata={
+                **_model_metadata(card, str(model_store.version_dir(kept))),
+                "refit": False,
+                "refit_reason": reason,
+                "data_window": f"{first_day}..{last_day}",
+                "customers": sample.customers,
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+            data_version=dg.DataVersion(kept),
+        )
+
+    # scikit-learn is imported here, not at module load, to keep the code location quick to load.
+    from segmentation_pipeline.lib.model.alignment import (
+        align_to_previous,
+        carry_over_names,
+        first_alignment,
+    )
+    from segmentation_pipeline.lib.model.k_selection import K_RULE, chosen_k, separation, sweep_k
+    from segmentation_pipeline.lib.model.training import fit_model, used_features
+
+    k_table = sweep_k(
+        sample.sweep_features,
+        range(config.k_min, config.k_max + 1),
+        random_state=config.random_state,
+        silhouette_sample=config.silhouette_sample_size,
+        min_segment_share=config.min_segment_share,
+    )
+    k = chosen_k(k_table, pinned=config.k)
+    swept = time.perf_counter()
+    model = fit_model(features, k, config.random_state)
+    if previous_card is None:
+        alignment = first_alignment(model)
+    else:
+        previous_model, _ = model_store.load(previous_card["version"])
+        model, alignment = align_to_previous(model, features, previous_model, previous_card)
+    segment_ids, _ = model.assign(features)
+    members = features.assign(segment_id=segment_ids)
+    names = carry_over_names(
+        name_segments(members, profile_segments(members)),
+        previous_card["segment_names"] if previous_card else {},
+        alignment,
+    )
+    sizes = pd.Series(segment_ids).value_counts().sort_index()
+    card = {
+        "version": version,
+        "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "refit_reason": decision.reason,
+        "k": k,
+        "k_chosen_by": "config" if config.k else K_RULE,
+        "k_table": k_table.round(6).to_dict(orient="records"),
+        "separation": separation(k_table, k),
+        # The columns the model uses: every candidate that varies in the training data.
+        "features": used_features(model.pipeline["preprocess"]),
+        "feature_weights": model.pipeline["preprocess"].transformer_weights,
+        "candidate_features": list(MODEL_FEATURES),
+        "rows": len(features),
+        "fit_sample": sample.card(),
+        "data_window": {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()},
+        "segment_sizes": {str(segment): int(count) for segment, count in sizes.items()},
+        "segment_names": {str(segment): name for segment, name in names.items()},
+        "lineage": alignment.card(),
+        "next_segment_id": alignment.next_segment_id,
+        "config": config.model_dump(),
+        "libraries": {name: package_metadata.version(name) for name in LIBRARIES},
+    }
+    folder = model_store.save(version, model, card)
+    context.log.info(f"Model {version} with K={k} saved to {folder} ({decision.reason})")
+    return dg.MaterializeResult(
+        metadata={
+            **_model_metadata(card, str(folder)),
+            "refit": True,
+            "refit_reason": decision.reason,
+            "data_window": f"{first_day}..{last_day}",
+            "customers": sample.customers,
+            "k_sweep_seconds": round(swept - started, 3),
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+        data_version=dg.DataVersion(version),
+    )

@@ -1,0 +1,1 @@
+"""`customer_segments`, its history, migration and profiles, and their checks."""

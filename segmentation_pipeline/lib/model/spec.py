@@ -1,0 +1,46 @@
+"""What the model sees, kept free of scikit-learn so asset modules load fast.
+
+Three families, each weighted so that none drowns the others whatever the number of columns:
+- the basket: the spend share of every product category (constant columns, e.g. categories the
+  retailer does not sell, are dropped when the model is fitted);
+- behaviour: volume, frequency, ticket, breadth (log1p where heavy-tailed) and recency;
+- demographics: one-hot indicators of every attribute that varies.
+Every column is standardised (the basket is only centred: see `model/training.py`) and each
+family is scaled by 1/sqrt(its number of columns, or attributes), so that each family carries
+the same total variance: 20 category shares do not outvote 6 behaviour figures.
+"""
+
+from segmentation_pipeline.lib.features.sql import CATEGORY_SHARE_COLUMNS
+
+BASKET_FEATURES: tuple[str, ...] = CATEGORY_SHARE_COLUMNS
+# Heavy-tailed counts and amounts: log1p before scaling keeps the top buyers from owning a segment.
+LOG_BEHAVIOUR_FEATURES: tuple[str, ...] = (
+    "total_spend",  # volume
+    "transactions",  # frequency
+    "active_days",  # frequency, in days
+    "avg_ticket",  # ticket
+    "distinct_categories",  # breadth
+)
+# Days between the customer's last purchase and the last day of data (recency in the window).
+LINEAR_BEHAVIOUR_FEATURES: tuple[str, ...] = ("days_since_last_purchase",)
+BEHAVIOUR_FEATURES: tuple[str, ...] = LOG_BEHAVIOUR_FEATURES + LINEAR_BEHAVIOUR_FEATURES
+DEMOGRAPHIC_FEATURES: tuple[str, ...] = (
+    "gender",
+    "age",
+    "occupation",
+    "city_category",
+    "stay_in_current_city_years",
+    "marital_status",
+)
+# Every column the model may use; the fitted model's card lists those it did use.
+MODEL_FEATURES: tuple[str, ...] = BASKET_FEATURES + BEHAVIOUR_FEATURES + DEMOGRAPHIC_FEATURES
+# Relative weight of each family's total variance (1 = equal footing).
+FAMILY_WEIGHTS: dict[str, float] = {"basket": 1.0, "behaviour": 1.0, "demographics": 1.0}
+KMEANS_RESTARTS = 10
+
+# Stability (Hennig's clusterboot): refit on STABILITY_SUBSAMPLES random subsamples of
+# STABILITY_FRACTION of the customers, each with fewer K-Means restarts than the model (5 keeps a
+# bad local optimum from passing for instability; 3 did not, on the sample) to bound the cost.
+STABILITY_SUBSAMPLES = 20
+STABILITY_FRACTION = 0.8
+STABILITY_RESTARTS = 5

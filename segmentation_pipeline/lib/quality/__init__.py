@@ -1,0 +1,1 @@
+"""Great Expectations suites as code, the GE validation plumbing and exact counts in SQL."""

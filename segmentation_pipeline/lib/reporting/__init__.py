@@ -1,0 +1,1 @@
+"""The HTML report, built from the figures the stages computed."""

@@ -1,0 +1,1 @@
+"""DuckDB SQL transpiled to Spark SQL, for the Spark engine (defs/spark)."""

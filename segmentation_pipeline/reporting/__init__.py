@@ -1,1 +1,0 @@
-"""Plots for the UI metadata and the HTML report."""

@@ -1,0 +1,84 @@
+"""Refits on demand through real runs: versions kept with lineage, reused, listed, restored."""
+
+import dagster as dg
+import duckdb
+import pytest
+
+from segmentation_pipeline.cli import main
+from segmentation_pipeline.defs.resources import ModelStore
+from segmentation_pipeline.lib.model.stability_key import stability_file
+from segmentation_pipeline.settings import Settings
+from segmentation_pipeline_tests.support.reports import assert_pngs, parse_report
+from segmentation_pipeline_tests.support.runs import run_segmentation
+
+
+def scored_by(settings: Settings) -> set[str]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        rows = con.execute("SELECT DISTINCT model_version FROM marts.customer_segments").fetchall()
+    return {version for (version,) in rows}
+
+
+def metadata(result: dg.ExecuteInProcessResult, node: str) -> dict:
+    (materialization,) = result.asset_materializations_for_node(node)
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def test_refit_on_demand_then_reuse_list_and_restore(
+    materialised: Settings, instance: dg.DagsterInstance, capsys: pytest.CaptureFixture
+) -> None:
+    store = ModelStore()
+    first = store.load_card()
+
+    refit = run_segmentation(instance, refit="always", random_state=7)
+    second = store.load_card()
+    model = metadata(refit, "segmentation_model")
+    assert model["refit"] is True and model["refit_reason"] == "refit='always'"
+    assert second["version"] != first["version"]
+    assert scored_by(materialised) == {second["version"]}
+    # The lineage accounts for every segment: kept ids come from the previous model.
+    lineage = second["lineage"]
+    assert lineage["previous_version"] == first["version"]
+    current_ids = {int(segment) for segment in second["segment_names"]}
+    kept = {int(segment) for segment in lineage["matched"]}
+    assert current_ids == kept | set(lineage["new"])
+    first_ids = {int(segment) for segment in first["segment_names"]}
+    assert kept | set(lineage["retired"]) == first_ids
+    assert min(lineage["new"], default=second["next_segment_id"]) >= first["next_segment_id"]
+    for segment in kept:
+        assert second["segment_names"][str(segment)] == first["segment_names"][str(segment)]
+    assert f"Refitted from {first['version']}" in parse_report(materialised)["model"]["text"]
+    # The new version's stability is computed in this run and kept beside it.
+    (stability,) = [
+        e for e in refit.get_asset_check_evaluations() if e.check_name == "segment_stability"
+    ]
+    assert stability.metadata["computed_this_run"].value is True
+    data_key = stability.metadata["data_key"].value
+    assert store.load_json(second["version"], stability_file(data_key)) is not None
+    # The plots of the report are in the assets' metadata too.
+    profiles = metadata(refit, "segment_profiles")
+    assert_pngs(
+        [
+            model["k_selection_plot"],
+            metadata(refit, "customer_segments")["projection_plot"],
+            profiles["sizes_plot"],
+            profiles["profile_heatmap"],
+            profiles["demographic_mix"],
+            stability.metadata["stability_plot"].value,
+        ]
+    )
+
+    # The first model's data and settings again: that version is reused, not refitted.
+    reused = run_segmentation(instance, ["segmentation_model", "customer_segments"], refit="always")
+    assert metadata(reused, "segmentation_model")["refit"] is False
+    assert store.current_version() == first["version"]
+    assert scored_by(materialised) == {first["version"]}
+
+    main(["model", "list"])
+    listing = capsys.readouterr().out.splitlines()
+    assert len(listing) == 3
+    assert any(line.split()[:2] == ["*", first["version"]] for line in listing)
+    main(["model", "restore", second["version"]])
+    assert f"Current model: {second['version']} (was {first['version']})" in capsys.readouterr().out
+    assert store.current_version() == second["version"]
+    with pytest.raises(SystemExit, match="No model version 'nope'"):
+        main(["model", "restore", "nope"])

@@ -1,0 +1,40 @@
+"""The HTML report: every section present, every image a real PNG; plots in asset metadata."""
+
+import re
+
+import duckdb
+
+from segmentation_pipeline.lib.reporting.report import SECTIONS
+from segmentation_pipeline.lib.segments.drift import FIRST_DAY
+from segmentation_pipeline.settings import Settings
+from segmentation_pipeline_tests.support.reports import assert_pngs, parse_report
+
+
+def test_report_has_every_section_and_every_image_decodes(materialised: Settings) -> None:
+    sections = parse_report(materialised)
+    assert list(sections) == list(SECTIONS)
+    assert [section["title"] for section in sections.values()] == list(SECTIONS.values())
+    with_figures = ["k-selection", "sizes", "profile-heatmap", "projection", "demographics"]
+    for anchor in [*with_figures, "stability"]:
+        assert len(sections[anchor]["images"]) == 1, anchor
+    assert_pngs([source for section in sections.values() for source in section["images"]])
+
+    with duckdb.connect(str(materialised.warehouse_path), read_only=True) as con:
+        profiles = con.execute("SELECT * FROM marts.segment_profiles ORDER BY segment_id").df()
+    for row in profiles.itertuples():
+        assert (
+            f"Segment {row.segment_id}: {row.segment_name}"
+            in sections["recommended-actions"]["text"]
+        )
+        assert len(row.distinguishing_features) == 5
+        for explanation in row.distinguishing_features:
+            assert re.fullmatch(r"\S+ [+-]\d+\.\d\d sd", explanation)
+            assert explanation in sections["distinguishing-features"]["text"]
+        for action in row.recommended_actions:
+            assert action in sections["recommended-actions"]["text"]
+    assert "First model" in sections["model"]["text"]
+    assert "Mean Jaccard" in sections["stability"]["text"]
+    # One data day scored so far: drift and migration say there is nothing to compare yet.
+    assert FIRST_DAY in sections["drift"]["text"] and not sections["drift"]["images"]
+    assert "no migration to show yet" in sections["migration"]["text"]
+    assert not sections["migration"]["images"]

@@ -1,0 +1,128 @@
+"""The loader on small hand-written files: valid rows load, broken rows are kept with reasons."""
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from segmentation_pipeline.lib.ingest import loader
+from segmentation_pipeline.lib.ingest.loader import (
+    LandingFileError,
+    create_raw_tables,
+    load_files,
+)
+
+HEADER = (
+    "User_ID,Product_ID,Gender,Age,Occupation,City_Category,Stay_In_Current_City_Years,"
+    "Marital_Status,Product_Category,Purchase"
+)
+GOOD = "1000001,P00069042,F,0-17,10,A,2,0,3,8370"
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    connection.execute("CREATE SCHEMA raw")
+    create_raw_tables(connection)
+    return connection
+
+
+def write(tmp_path: Path, text: str, name: str = "2025-11-01.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_valid_file_loads_every_row(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = write(tmp_path, f"{HEADER}\n{GOOD}\n1000002,P00000001,M,55+,0,C,4+,1,20,12\n")
+    load = load_files(con, {"2025-11-01": path})[0]
+    assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (2, 2, 0)
+    row = con.execute(
+        "SELECT User_ID, Purchase, Stay_In_Current_City_Years, transaction_date "
+        "FROM raw.transactions ORDER BY User_ID"
+    ).fetchall()
+    assert [(r[0], r[1], r[2], str(r[3])) for r in row] == [
+        (1000001, 8370, "2", "2025-11-01"),
+        (1000002, 12, "4+", "2025-11-01"),
+    ]
+
+
+def test_broken_rows_are_quarantined_with_line_and_reasons(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        f"{HEADER}\n{GOOD}\n{GOOD}\n1000003,P123,X,0-17,10,A,2,0,3,abc\n1000004,P00000001,M,0-17,10,A,2,0,3,\n",
+    )
+    load = load_files(con, {"2025-11-01": path})[0]
+    assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (4, 1, 3)
+    rejected = con.execute(
+        "SELECT line_number, source_file, Purchase, reasons FROM raw.rejected_transactions "
+        "ORDER BY line_number"
+    ).fetchall()
+    assert [line for line, *_ in rejected] == [3, 4, 5]
+    assert all(source == str(path) for _, source, *_ in rejected)
+    assert rejected[0][3] == ["duplicate row: first copy on line 2"]
+    assert sorted(rejected[1][3]) == [
+        "Gender not in {F, M}: X",
+        "Product_ID does not match ^P\\d{8}$: P123",
+        "Purchase is not an integer: abc",
+    ]
+    assert rejected[1][2] == "abc"  # the original text is kept
+    assert rejected[2][3] == ["missing Purchase"]
+    assert load.rejection_reasons["missing Purchase"] == 1
+
+
+def test_reloading_a_day_replaces_it(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = write(tmp_path, f"{HEADER}\n{GOOD}\n")
+    load_files(con, {"2025-11-01": path})
+    load_files(con, {"2025-11-01": path})
+    assert con.execute("SELECT count(*) FROM raw.transactions").fetchone() == (1,)
+
+
+def test_missing_column_names_the_file_and_columns(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path, HEADER.replace(",Purchase", "") + "\n1000001,P00069042,F,0-17,10,A,2,0,3\n"
+    )
+    with pytest.raises(
+        LandingFileError, match=r"2025-11-01.csv: required columns are missing: Purchase"
+    ):
+        load_files(con, {"2025-11-01": path})
+
+
+def test_missing_file_is_a_clear_error(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    with pytest.raises(LandingFileError, match="does not exist"):
+        load_files(con, {"2025-11-09": tmp_path / "2025-11-09.csv"})
+
+
+def test_a_bad_last_line_is_quarantined_with_its_line_number(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # A truncated last record without its line break, as when an export is cut short.
+    good = [f"{1000000 + i},P{i:08d},F,0-17,10,A,2,0,3,{100 + i}" for i in range(1, 3001)]
+    path = write(tmp_path, "\n".join([HEADER, *good, "1009999,P00000001,M,26-35"]))
+    load = load_files(con, {"2025-11-01": path})[0]
+    assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (3001, 3000, 1)
+    (line, reasons) = con.execute(
+        "SELECT line_number, reasons FROM raw.rejected_transactions"
+    ).fetchone()
+    assert line == 3002  # header is line 1
+    assert "missing Purchase" in reasons
+    assert con.execute(
+        "SELECT data_lines, rows_loaded, rows_rejected FROM raw.landing_loads"
+    ).fetchone() == (3001, 3000, 1)
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 7, 64, 1 << 20])
+def test_fingerprint_counts_lines_across_chunk_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int
+) -> None:
+    text = f"{HEADER}\r\n{GOOD}\r\n\r\n   \n{GOOD}\n\n{GOOD}"
+    path = write(tmp_path, text)
+    monkeypatch.setattr(loader, "FINGERPRINT_CHUNK_BYTES", chunk_bytes)
+    sha256, data_lines = loader.file_fingerprint(path)
+    assert data_lines == 3
+    assert sha256 == hashlib.sha256(text.encode()).hexdigest()
