@@ -59,12 +59,8 @@ def run_pipeline(
     """
     from segmentation_pipeline.cli_runs import clean_up_dead_runs, process_tags, report_slot_waits
     from segmentation_pipeline.definitions import defs
-    from segmentation_pipeline.defs.automation import (
-        contiguous_ranges,
-        drop_tags,
-        file_sha256,
-        range_tags,
-    )
+    from segmentation_pipeline.defs.automation import drop_tags, file_sha256, range_tags
+    from segmentation_pipeline.defs.partitions import daily_partitions, day_ranges
     from segmentation_pipeline.progress import print_steps
 
     days = settings.landed_days()
@@ -82,15 +78,20 @@ def run_pipeline(
     for cleaned in clean_up_dead_runs(instance):
         print(f"Cleaned up {cleaned}")
     results = []
-    ranges = contiguous_ranges(days)
+    try:
+        ranges = day_ranges(days)
+    except ValueError as error:  # e.g. a file dated today: its partition does not exist yet
+        raise CommandError(f"Landing files that are {error}.") from error
     # Earlier gaps load on their own; the last range loads and rebuilds the marts in one run.
-    for index, (first, last) in enumerate(ranges):
+    for index, key_range in enumerate(ranges):
+        first, last = key_range.start, key_range.end
         last_range = index == len(ranges) - 1
         print(f"Loading {first}..{last}" + (" and rebuilding the marts" if last_range else ""))
         job = defs.resolve_job_def("refresh_job" if last_range else "ingest_job")
         # Tagged with its drops like the sensor's runs, so the sensor does not request them too.
         drops = {
-            day: file_sha256(settings.landing_file(day)) for day in days if first <= day <= last
+            day: file_sha256(settings.landing_file(day))
+            for day in daily_partitions.get_partition_keys_in_range(key_range)
         }
         run_id = str(uuid.uuid4())  # known before the run starts, so its steps can be watched
         with (

@@ -11,7 +11,7 @@ import pytest
 
 from segmentation_pipeline.cli import run_pipeline
 from segmentation_pipeline.definitions import defs
-from segmentation_pipeline.defs.automation import contiguous_ranges, range_tags
+from segmentation_pipeline.defs.automation import range_tags
 from segmentation_pipeline.defs.resources import ModelStore
 from segmentation_pipeline.settings import Settings
 
@@ -25,15 +25,6 @@ def data_lines(settings: Settings) -> int:
     return sum(
         len(path.read_text().splitlines()) - 1 for path in settings.landing_dir.glob("*.csv")
     )
-
-
-def test_contiguous_ranges() -> None:
-    days = ["2025-11-01", "2025-11-02", "2025-11-04", "2025-11-05", "2025-11-09"]
-    assert contiguous_ranges(days) == [
-        ("2025-11-01", "2025-11-02"),
-        ("2025-11-04", "2025-11-05"),
-        ("2025-11-09", "2025-11-09"),
-    ]
 
 
 def test_everything_materialises_with_consistent_counts(

@@ -15,16 +15,15 @@ flight, never what is loaded.
 import hashlib
 import json
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
 from segmentation_pipeline.defs.ingest.assets import raw_transactions
-from segmentation_pipeline.defs.partitions import daily_partitions
+from segmentation_pipeline.defs.partitions import daily_partitions, day_ranges
 from segmentation_pipeline.lib.ingest.loader import file_fingerprint
 from segmentation_pipeline.settings import Settings, get_settings
 
@@ -52,17 +51,6 @@ refresh_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(raw_transactions).downstream(include_self=True),
     op_retry_policy=WAREHOUSE_RETRY_POLICY,
 )
-
-
-def contiguous_ranges(days: Iterable[str]) -> list[tuple[str, str]]:
-    """Group sorted ISO days into runs of consecutive days: each becomes one single-run backfill."""
-    ranges: list[tuple[str, str]] = []
-    for day in days:
-        if ranges and date.fromisoformat(day) - date.fromisoformat(ranges[-1][1]) == timedelta(1):
-            ranges[-1] = (ranges[-1][0], day)
-        else:
-            ranges.append((day, day))
-    return ranges
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:
@@ -298,12 +286,19 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         )
     next_cursor = json.dumps({"files": files, "ledger": decided.ledger.to_json()})
     requests = []
-    for first, last in contiguous_ranges(decided.pending):
-        drops = {day: sha for day, sha in decided.pending.items() if first <= day <= last}
+    for key_range in day_ranges(decided.pending):
+        drops = {
+            day: decided.pending[day]
+            for day in daily_partitions.get_partition_keys_in_range(key_range)
+        }
         requests.append(
             dg.RunRequest(
                 run_key=drop_run_key(drops),
-                tags={**range_tags(first, last), **drop_tags(drops), "trigger": "landing_sensor"},
+                tags={
+                    **range_tags(key_range.start, key_range.end),
+                    **drop_tags(drops),
+                    "trigger": "landing_sensor",
+                },
             )
         )
     if not requests:

@@ -6,6 +6,7 @@ Every data line of a file ends up in exactly one of `raw.transactions` (valid ro
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -122,9 +123,11 @@ def _read_header(path: Path) -> list[str]:
         raise LandingFileError(
             path, "the file is binary, not CSV text", "Land the CSV export, not a compressed file."
         )
-    text = head.decode("utf-8-sig", errors="replace")
-    first_line = text.splitlines()[0]
-    return [name.strip().strip('"') for name in first_line.split(",")]
+    first_line = head.decode("utf-8-sig", errors="replace").splitlines()[0]
+    # The csv module splits it with the quoting rules of the engine's parse (double quotes, ""
+    # inside quotes); a space after a comma may precede a quote.
+    (header,) = csv.reader([first_line], skipinitialspace=True)
+    return [name.strip() for name in header]
 
 
 def _check_columns(path: Path, header: list[str]) -> list[str]:

@@ -1,18 +1,23 @@
 """The segment report: one self-contained HTML file (images embedded as base64 PNG).
 
+The markup lives in Jinja2 templates shipped with the package (`templates/`): the page in
+`segment_report.html.j2`, the building blocks of the sections as macros in `sections.html.j2`.
 `render_report` lays out the sections of SECTIONS, in order, from bodies built by the
 `*_section` functions; every section is always present, saying so when it has nothing yet
-(e.g. drift before the second data day).
+(e.g. drift before the second data day). Autoescaping is on: text is escaped, and only HTML
+made here (figures, tables, section bodies) is passed through, marked with `Markup`.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
+import jinja2
 import pandas as pd
+from markupsafe import Markup
 
 SECTIONS: dict[str, str] = {
     "model": "Model version and lineage",
@@ -27,14 +32,23 @@ SECTIONS: dict[str, str] = {
     "drift": "Drift since the previous data day",
     "migration": "Customer migration between segments",
 }
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #222; }
-h1 { margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #ccc; padding-top: 1rem; }
-table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1rem; }
-th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: left; }
-figure { margin: 0.5rem 0; } img { max-width: 100%; } .note { font-weight: bold; }
-nav a { margin-right: 0.8rem; }
-"""
+PAGE_TEMPLATE = "segment_report.html.j2"
+SECTIONS_TEMPLATE = "sections.html.j2"
+
+
+@cache
+def templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader(__package__, "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
+        undefined=jinja2.StrictUndefined,  # a misspelt name fails the render, not blanks a cell
+        keep_trailing_newline=True,
+    )
+
+
+def _macros() -> Any:
+    """The macros of the sections template, callable from Python; each returns Markup."""
+    return templates().get_template(SECTIONS_TEMPLATE).module
 
 
 def readable_number(value: float) -> str:
@@ -42,29 +56,21 @@ def readable_number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
-def html_table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, border=0, float_format=readable_number)
+def html_table(frame: pd.DataFrame) -> Markup:
+    # pandas escapes every cell (escape=True), so the table is safe to pass through as HTML.
+    return Markup(frame.to_html(index=False, border=0, float_format=readable_number))
 
 
-def paragraph(text: str, css_class: str = "") -> str:
-    attribute = f' class="{css_class}"' if css_class else ""
-    return f"<p{attribute}>{html.escape(text)}</p>"
-
-
-def bullet_list(items: Iterable[str]) -> str:
-    return "<ul>" + "".join(f"<li>{html.escape(str(item))}</li>" for item in items) + "</ul>"
-
-
-def per_segment_lists(profiles: pd.DataFrame, column: str) -> str:
+def per_segment_lists(profiles: pd.DataFrame, column: str) -> Markup:
     """A heading per segment and the items of its list column (explanations, actions)."""
-    return "".join(
-        f"<h3>Segment {int(row.segment_id)}: {html.escape(row.segment_name)}</h3>"
-        + bullet_list(getattr(row, column))
+    segments = [
+        (int(row.segment_id), row.segment_name, [str(item) for item in getattr(row, column)])
         for row in profiles.itertuples()
-    )
+    ]
+    return _macros().per_segment_lists(segments)
 
 
-def model_section(card: Mapping[str, Any], scored_by: pd.DataFrame) -> str:
+def model_section(card: Mapping[str, Any], scored_by: pd.DataFrame) -> Markup:
     window = card["data_window"]
     lineage = card.get("lineage") or {}
     names = card["segment_names"]
@@ -88,40 +94,35 @@ def model_section(card: Mapping[str, Any], scored_by: pd.DataFrame) -> str:
             for segment, moved in lineage.get("matched", {}).items()
         ]
     )
-    return (
-        bullet_list(facts)
-        + (paragraph("Centroid shift of kept segments (moved <= limit):") if len(matched) else "")
-        + (html_table(matched) if len(matched) else "")
-        + paragraph("Model versions that scored today's customers:")
-        + html_table(scored_by)
+    return _macros().model_section(
+        facts, html_table(matched) if len(matched) else "", html_table(scored_by)
     )
 
 
-def figure_section(figures: Iterable[str], *tables: pd.DataFrame, note: str = "") -> str:
+def figure_section(figures: Iterable[str], *tables: pd.DataFrame, note: str = "") -> Markup:
     """Figures (already HTML), then an optional note (a verdict, how to read) and tables."""
-    return (
-        "".join(figures)
-        + (paragraph(note, "note") if note else "")
-        + "".join(html_table(table) for table in tables)
+    return _macros().figure_section(
+        [Markup(figure) for figure in figures],  # `Plot.html()`: markup with escaped titles
+        [html_table(table) for table in tables],
+        note,
     )
 
 
 def render_report(bodies: Mapping[str, str], subtitle: str) -> str:
-    """The whole page: title, navigation, then every section of SECTIONS in order."""
+    """The whole page: title, navigation, then every section of SECTIONS in order.
+
+    `bodies` are HTML, as the `*_section` functions build them; `subtitle` is text.
+    """
     missing = set(SECTIONS) - set(bodies)
     if missing:
         raise ValueError(f"report sections without a body: {sorted(missing)}")
-    navigation = "".join(
-        f'<a href="#{anchor}">{html.escape(title)}</a>' for anchor, title in SECTIONS.items()
-    )
-    sections = "".join(
-        f'<section id="{anchor}"><h2>{html.escape(title)}</h2>{bodies[anchor]}</section>'
-        for anchor, title in SECTIONS.items()
-    )
-    generated = datetime.now(UTC).isoformat(timespec="seconds")
     return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>Customer segments</title><style>{STYLE}</style></head><body>"
-        f"<h1>Customer segments</h1>{paragraph(f'{subtitle}. Generated {generated}.')}"
-        f"<nav>{navigation}</nav>{sections}</body></html>"
+        templates()
+        .get_template(PAGE_TEMPLATE)
+        .render(
+            sections=SECTIONS,
+            bodies={anchor: Markup(body) for anchor, body in bodies.items()},
+            subtitle=subtitle,
+            generated=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
     )

@@ -2,8 +2,11 @@
 
 import re
 
+import dagster as dg
 import duckdb
 
+from segmentation_pipeline.definitions import defs
+from segmentation_pipeline.defs.reporting.assets import REPORT_FILE
 from segmentation_pipeline.lib.reporting.report import SECTIONS
 from segmentation_pipeline.lib.segments.drift import FIRST_DAY
 from segmentation_pipeline.settings import Settings
@@ -38,3 +41,24 @@ def test_report_has_every_section_and_every_image_decodes(materialised: Settings
     assert FIRST_DAY in sections["drift"]["text"] and not sections["drift"]["images"]
     assert "no migration to show yet" in sections["migration"]["text"]
     assert not sections["migration"]["images"]
+
+
+def test_text_from_the_data_is_escaped(
+    materialised: Settings, instance: dg.DagsterInstance
+) -> None:
+    """A segment name carrying markup shows as text (headings, tables), never as markup."""
+    name = '<script>alert("segment")</script> & <b>friends</b>'
+    with duckdb.connect(str(materialised.warehouse_path)) as con:
+        con.execute(
+            "UPDATE marts.segment_profiles SET segment_name = ? WHERE segment_id = 0", [name]
+        )
+    result = defs.resolve_job_def("segmentation_job").execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey("segment_report")]
+    )
+    assert result.success
+
+    page = (materialised.reports_dir / REPORT_FILE).read_text(encoding="utf-8")
+    assert "<script" not in page.lower() and "<b>" not in page
+    sections = parse_report(materialised)
+    assert f"Segment 0: {name}" in sections["recommended-actions"]["text"]
+    assert name in sections["sizes"]["text"]  # the sizes table, escaped by pandas

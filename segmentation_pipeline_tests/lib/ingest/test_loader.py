@@ -93,6 +93,34 @@ def test_missing_column_names_the_file_and_columns(
         load_files(con, {"2025-11-01": path})
 
 
+QUOTED_HEADER = ", ".join(f'"{name}"' for name in HEADER.split(","))
+HEADER_VARIANTS = {
+    "BOM and CRLF": ("\ufeff" + HEADER + "\r\n" + GOOD + "\r\n", []),
+    "quoted, a space after each comma": (QUOTED_HEADER + "\n" + GOOD + "\n", []),
+    "quoted extra column with a comma": (
+        HEADER + ',"Note, free text"\n' + GOOD + ',"a, b"\n',
+        ["Note, free text"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HEADER_VARIANTS))
+def test_header_is_read_as_csv(con: duckdb.DuckDBPyConnection, tmp_path: Path, case: str) -> None:
+    text, ignored = HEADER_VARIANTS[case]
+    path = tmp_path / "2025-11-01.csv"
+    path.write_bytes(text.encode())
+    (load,) = load_files(con, {"2025-11-01": path})
+    assert (load.rows_loaded, load.rows_rejected, load.ignored_columns) == (1, 0, ignored)
+
+
+def test_semicolon_header_names_the_delimiter(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = write(tmp_path, HEADER.replace(",", ";") + "\n" + GOOD.replace(",", ";") + "\n")
+    with pytest.raises(LandingFileError, match=r"01\.csv: the header is not comma-separated"):
+        load_files(con, {"2025-11-01": path})
+
+
 def test_missing_file_is_a_clear_error(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     with pytest.raises(LandingFileError, match="does not exist"):
         load_files(con, {"2025-11-09": tmp_path / "2025-11-09.csv"})
