@@ -4,6 +4,7 @@ The one place tests import helpers from (test modules and conftests import nothi
 other); `crash.py` and `defs/automation/deployment.py` sit beside the tests that use them.
 """
 
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-BIN = REPO_ROOT / ".venv" / "bin"
+# The running interpreter's environment, whichever venv it is (`make test VENV=...`).
+BIN = Path(sys.executable).parent
 
 
 def wait_until(
