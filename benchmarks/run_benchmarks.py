@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from segmentation_pipeline.lib.ingest.landing import landed_days
+
 if TYPE_CHECKING:
     import dagster as dg
 
@@ -108,7 +110,7 @@ def profile_steps(landing: Path) -> None:
                 f"{elapsed - stability:.1f} s, with it {elapsed / (elapsed - stability):.2f}x "
                 "(target <= 2x)"
             )
-            last_day = get_settings().landed_days()[-1]
+            last_day = landed_days(get_settings().landing_dir)[-1]
             started = time.perf_counter()
             rerun = defs.resolve_job_def("refresh_job").execute_in_process(
                 instance=instance, partition_key=last_day, run_config=QUIET_RUN_CONFIG

@@ -37,7 +37,7 @@ from segmentation_pipeline.cli import QUIET_RUN_CONFIG
 from segmentation_pipeline.definitions import defs
 from segmentation_pipeline.settings import get_settings
 
-day = get_settings().landed_days()[-1]
+day = landed_days(get_settings().landing_dir)[-1]
 config = {"ops": {"segmentation_model": {"config": {"refit": sys.argv[1]}}}}
 result = defs.resolve_job_def("refresh_job").execute_in_process(
     instance=dg.DagsterInstance.get(), partition_key=day,

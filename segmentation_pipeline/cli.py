@@ -15,6 +15,7 @@ from typing import TextIO
 import dagster as dg
 import pandas as pd
 
+from segmentation_pipeline.lib.ingest.landing import landed_days, landing_file
 from segmentation_pipeline.settings import (
     CUSTOMER_FEATURES_TABLE,
     CUSTOMER_SEGMENTS_TABLE,
@@ -63,7 +64,7 @@ def run_pipeline(
     from segmentation_pipeline.defs.partitions import daily_partitions, day_ranges
     from segmentation_pipeline.progress import print_steps
 
-    days = settings.landed_days()
+    days = landed_days(settings.landing_dir)
     if not days:
         raise CommandError(
             f"No landing files in {settings.landing_dir}: run `segmentation sample` or land "
@@ -90,7 +91,7 @@ def run_pipeline(
         job = defs.resolve_job_def("refresh_job" if last_range else "ingest_job")
         # Tagged with its drops like the sensor's runs, so the sensor does not request them too.
         drops = {
-            day: file_sha256(settings.landing_file(day))
+            day: file_sha256(landing_file(settings.landing_dir, day))
             for day in daily_partitions.get_partition_keys_in_range(key_range)
         }
         run_id = str(uuid.uuid4())  # known before the run starts, so its steps can be watched
@@ -164,7 +165,7 @@ def _print_separation(settings: Settings) -> None:
 def _sample(args: argparse.Namespace, settings: Settings) -> None:
     from segmentation_pipeline.lib.sample import load_facts, write_sample
 
-    if args.if_empty and settings.landed_days():
+    if args.if_empty and landed_days(settings.landing_dir):
         print(f"Landing files already present in {settings.landing_dir}; sample not written.")
         return
     progress = None

@@ -16,6 +16,7 @@ from segmentation_pipeline.defs.ingest.checks import (
     raw_transactions_accounting,
     raw_transactions_contract,
 )
+from segmentation_pipeline.defs.load_time import LOAD_TIME_SETTINGS
 from segmentation_pipeline.defs.model.assets import segmentation_model
 from segmentation_pipeline.defs.model.separation import segment_separation
 from segmentation_pipeline.defs.model.stability import segment_stability
@@ -23,7 +24,7 @@ from segmentation_pipeline.defs.publishing import published_marts
 from segmentation_pipeline.defs.reporting.assets import segment_report
 from segmentation_pipeline.defs.resources import (
     ComputeEngine,
-    DuckDBComputeEngine,
+    LandingZone,
     ModelStore,
     Warehouse,
 )
@@ -31,7 +32,7 @@ from segmentation_pipeline.defs.segments.assets import customer_segments, segmen
 from segmentation_pipeline.defs.segments.checks import customer_segments_contract
 from segmentation_pipeline.defs.segments.drift import feature_drift, segment_drift
 from segmentation_pipeline.defs.segments.migration import segment_migration
-from segmentation_pipeline.settings import Settings, get_settings
+from segmentation_pipeline.settings import Settings
 
 warehouse = Warehouse()
 
@@ -49,7 +50,7 @@ def compute_engine_for(settings: Settings) -> ComputeEngine:
         return SparkComputeEngine(
             warehouse=warehouse, master=settings.spark_master, conf=settings.spark_conf
         )
-    return DuckDBComputeEngine(warehouse=warehouse)
+    return warehouse
 
 
 defs = dg.Definitions(
@@ -78,7 +79,8 @@ defs = dg.Definitions(
     sensors=[landing_sensor],
     resources={
         "warehouse": warehouse,
-        "compute_engine": compute_engine_for(get_settings()),
+        "compute_engine": compute_engine_for(LOAD_TIME_SETTINGS),
+        "landing": LandingZone(),
         "model_store": ModelStore(),
     },
     # Steps share one DuckDB file and are cheap: in-process avoids ~3 s of process start per step.

@@ -112,6 +112,7 @@ class Settings:
 
     @property
     def landing_dir(self) -> Path:
+        """The default landing folder (the `LandingZone` resource; files named in lib/ingest)."""
         return self.data_dir / "landing" / "transactions"
 
     @property
@@ -129,15 +130,6 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
-
-    def landing_file(self, day: str) -> Path:
-        return self.landing_dir / f"{day}.csv"
-
-    def landed_days(self) -> list[str]:
-        """Days (YYYY-MM-DD) that have a landing file, oldest first."""
-        if not self.landing_dir.is_dir():
-            return []
-        return sorted(path.stem for path in self.landing_dir.glob("????-??-??.csv"))
 
 
 def get_settings() -> Settings:

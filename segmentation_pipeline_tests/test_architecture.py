@@ -21,6 +21,7 @@ PACKAGE = "segmentation_pipeline"
 TESTS = "segmentation_pipeline_tests"
 LIB_STAGES = ["ingest", "sample", "features", "quality", "model", "segments", "reporting"]
 DEFS_STAGES = [
+    "load_time",
     "resources",
     "partitions",
     "metadata",

@@ -13,6 +13,7 @@ from segmentation_pipeline.cli import run_pipeline
 from segmentation_pipeline.definitions import defs
 from segmentation_pipeline.defs.automation import range_tags
 from segmentation_pipeline.defs.resources import ModelStore
+from segmentation_pipeline.lib.ingest.landing import landed_days
 from segmentation_pipeline.settings import Settings
 
 
@@ -72,7 +73,7 @@ def test_rerunning_a_day_changes_nothing(
 ) -> None:
     fingerprint = "SELECT count(*) AS n, sum(hash(COLUMNS(*))) AS h FROM raw.transactions"
     before = table(materialised, fingerprint)
-    day = materialised.landed_days()[3]
+    day = landed_days(materialised.landing_dir)[3]
     result = defs.resolve_job_def("ingest_job").execute_in_process(
         instance=instance, partition_key=day
     )
@@ -129,7 +130,7 @@ def test_k_can_be_pinned_by_config(materialised: Settings, instance: dg.DagsterI
 
 
 def test_a_range_of_days_is_one_run(landed: Settings, instance: dg.DagsterInstance) -> None:
-    days = landed.landed_days()
+    days = landed_days(landed.landing_dir)
     result = defs.resolve_job_def("ingest_job").execute_in_process(
         instance=instance,
         tags=range_tags(days[0], days[4]),

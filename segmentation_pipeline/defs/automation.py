@@ -23,9 +23,10 @@ import dagster as dg
 import duckdb
 
 from segmentation_pipeline.defs.ingest.assets import raw_transactions
+from segmentation_pipeline.defs.load_time import LOAD_TIME_SETTINGS
 from segmentation_pipeline.defs.partitions import daily_partitions, day_ranges
+from segmentation_pipeline.defs.resources import LandingZone, Warehouse
 from segmentation_pipeline.lib.ingest.loader import file_fingerprint
-from segmentation_pipeline.settings import Settings, get_settings
 
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -116,18 +117,18 @@ def in_flight_drops(
     return in_flight
 
 
-def loaded_drops(settings: Settings) -> dict[str, str] | None:
+def loaded_drops(warehouse: Warehouse) -> dict[str, str] | None:
     """The warehouse ledger: {day: sha256 of the file it was loaded from}.
 
     Opened read-only; while a run writes, retried for a short while (the lock is released
     between steps). None when the warehouse stays locked.
     """
-    if not settings.warehouse_path.exists():
+    if not warehouse.path.exists():
         return {}
     deadline = time.monotonic() + LEDGER_WAIT_SECONDS
     while True:
         try:
-            with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            with duckdb.connect(str(warehouse.path), read_only=True) as con:
                 rows = con.execute(
                     "SELECT CAST(transaction_date AS VARCHAR), file_sha256 FROM raw.landing_loads"
                 ).fetchall()
@@ -166,7 +167,7 @@ class DropDecision:
 
 def pending_drops(
     instance: dg.DagsterInstance,
-    settings: Settings,
+    warehouse: Warehouse,
     landed: dict[str, str],
     last_ledger: LedgerSnapshot | None = None,
 ) -> DropDecision | None:
@@ -178,7 +179,7 @@ def pending_drops(
     """
     now = datetime.now(UTC)
     in_flight = in_flight_drops(instance)
-    days = loaded_drops(settings)
+    days = loaded_drops(warehouse)
     if days is not None:
         ledger = LedgerSnapshot(now, days)
     elif last_ledger is not None:
@@ -200,28 +201,27 @@ def pending_drops(
 
 # --- nightly schedule ---------------------------------------------------------------------------
 
-SETTINGS = get_settings()
-
 
 @dg.schedule(
     name="nightly_refresh",
-    cron_schedule=SETTINGS.schedule_cron,
-    execution_timezone=SETTINGS.schedule_timezone,
+    cron_schedule=LOAD_TIME_SETTINGS.schedule_cron,
+    execution_timezone=LOAD_TIME_SETTINGS.schedule_timezone,
     job=refresh_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every night (02:00 by default), load yesterday's drop and refresh the marts.",
 )
-def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+def nightly_refresh(
+    context: dg.ScheduleEvaluationContext, landing: LandingZone, warehouse: Warehouse
+) -> dg.RunRequest | dg.SkipReason:
     """Yesterday's partition plus everything downstream; skipped, with the reason, when the
     day has no landing file, or that exact file is already loaded or requested (e.g. by the
     landing sensor)."""
     day = (context.scheduled_execution_time.date() - timedelta(days=1)).isoformat()
-    settings = get_settings()
-    path = settings.landing_file(day)
+    path = landing.day_file(day)
     if not path.exists():
         return dg.SkipReason(f"No landing file for {day}: {path} does not exist.")
     drops = {day: file_sha256(path)}
-    decided = pending_drops(context.instance, settings, drops)
+    decided = pending_drops(context.instance, warehouse, drops)
     if decided is not None and not decided.pending:
         return dg.SkipReason(decided.reasons[0] + ".")
     # A warehouse locked for long cannot say; loading a day replaces it, so the night is not lost.
@@ -235,7 +235,7 @@ def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg
 # --- landing sensor -----------------------------------------------------------------------------
 
 
-def scan_landing(settings: Settings, cursor: dict[str, list]) -> tuple[dict[str, str], dict]:
+def scan_landing(landing: LandingZone, cursor: dict[str, list]) -> tuple[dict[str, str], dict]:
     """Hash the landing files whose size or mtime changed since the cursor.
 
     Returns {day: sha256} for every file of a known partition, and the next cursor
@@ -244,10 +244,10 @@ def scan_landing(settings: Settings, cursor: dict[str, list]) -> tuple[dict[str,
     known = set(daily_partitions.get_partition_keys())
     hashes: dict[str, str] = {}
     next_cursor: dict[str, list] = {}
-    for day in settings.landed_days():
+    for day in landing.landed_days():
         if day not in known:
             continue
-        path = settings.landing_file(day)
+        path = landing.day_file(day)
         stat = path.stat()
         previous = cursor.get(path.name)
         if previous and previous[:2] == [stat.st_mtime_ns, stat.st_size]:
@@ -266,7 +266,9 @@ def scan_landing(settings: Settings, cursor: dict[str, list]) -> tuple[dict[str,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Load new or changed landing files, then refresh the marts, once per drop.",
 )
-def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+def landing_sensor(
+    context: dg.SensorEvaluationContext, landing: LandingZone, warehouse: Warehouse
+) -> dg.SensorResult:
     """Request one refresh run per contiguous range of new or changed landing files.
 
     Files are identified by content (SHA-256, re-hashed only when size or mtime change). A file
@@ -274,10 +276,9 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     again, so a day landing while a range run waits in the queue gets a run of its own.
     """
     cursor = json.loads(context.cursor) if context.cursor else {}
-    settings = get_settings()
-    hashes, files = scan_landing(settings, cursor.get("files", {}))
+    hashes, files = scan_landing(landing, cursor.get("files", {}))
     decided = pending_drops(
-        context.instance, settings, hashes, LedgerSnapshot.from_json(cursor.get("ledger"))
+        context.instance, warehouse, hashes, LedgerSnapshot.from_json(cursor.get("ledger"))
     )
     if decided is None:
         return dg.SensorResult(

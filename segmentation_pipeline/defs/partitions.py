@@ -4,10 +4,10 @@ from collections.abc import Iterable, Sequence
 
 import dagster as dg
 
-from segmentation_pipeline.settings import get_settings
+from segmentation_pipeline.defs.load_time import LOAD_TIME_SETTINGS
 
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=get_settings().partition_start.isoformat()
+    start_date=LOAD_TIME_SETTINGS.partition_start.isoformat()
 )
 
 

@@ -1,4 +1,5 @@
-"""Resources: the DuckDB warehouse, the SQL compute engines and the model store.
+"""Resources: the landing zone, the compute-engine interface, the DuckDB warehouse (itself the
+embedded engine) and the model store.
 
 Paths left empty resolve against the data dir at run time (see `settings.get_settings`), so the
 same Definitions serve `make run`, `dagster dev` and tests pointed at a temporary folder.
@@ -18,6 +19,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from segmentation_pipeline.lib.ingest.landing import landed_days, landing_file
 from segmentation_pipeline.lib.warehouse import replace_table_from_frame, transaction
 from segmentation_pipeline.settings import get_settings
 
@@ -58,8 +60,55 @@ def warehouse_locked(path: Path, error: duckdb.Error, waited: float) -> dg.Failu
 ENGINE_SETTINGS = ("memory_limit", "threads", "temp_directory")
 
 
-class Warehouse(dg.ConfigurableResource):
-    """The DuckDB file that holds the `raw` and `marts` schemas.
+class LandingZone(dg.ConfigurableResource):
+    """The folder daily drops land in, one `YYYY-MM-DD.csv` per data day (lib/ingest/landing.py).
+
+    The loader reads its day files, the schedule and the sensor scan it; left empty it resolves
+    against the data dir at run time, like the warehouse.
+    """
+
+    folder: str = ""
+
+    @property
+    def path(self) -> Path:
+        return Path(self.folder) if self.folder else get_settings().landing_dir
+
+    def day_file(self, day: str) -> Path:
+        return landing_file(self.path, day)
+
+    def landed_days(self) -> list[str]:
+        """Days (YYYY-MM-DD) that have a landing file, oldest first."""
+        return landed_days(self.path)
+
+
+class ComputeEngine(dg.ConfigurableResource):
+    """Runs the heavy SQL (features, scoring) and leaves its results in the warehouse.
+
+    Two implementations share these methods: the `Warehouse` itself (embedded DuckDB: the SQL
+    runs inside the warehouse file, the default) and `spark.engine.SparkComputeEngine`
+    (`SEGMENTATION_ENGINE=spark`); definitions.py picks one, and the assets, checks and
+    schedules do not change. The SQL is written once, for DuckDB. An engine's `warehouse` is
+    where its results land.
+    """
+
+    def replace_table(
+        self, table: str, select_sql: str, context: dg.AssetExecutionContext | None = None
+    ) -> int:
+        """Atomically replace `table` with the result of `select_sql`; returns its row count."""
+        raise NotImplementedError
+
+    def score_customers(
+        self, model: Any, version: str, context: dg.AssetExecutionContext | None = None
+    ) -> pd.DataFrame:
+        """Every customer's (user_id, segment_id, distance_to_centroid) under `model`, by user_id,
+        with `marts.model_columns` / `marts.model_centroids` replaced by the model's."""
+        raise NotImplementedError
+
+
+class Warehouse(ComputeEngine):
+    """The DuckDB file that holds the `raw` and `marts` schemas, and the embedded compute engine:
+    the heavy SQL runs inside the file itself (one resource, bound as `warehouse` and, unless
+    Spark is chosen, as `compute_engine`).
 
     Every connection gets the engine limits from settings (`SEGMENTATION_DUCKDB_MEMORY_LIMIT`,
     `SEGMENTATION_DUCKDB_THREADS`) and a temp directory under the data dir, so work larger than
@@ -119,50 +168,15 @@ class Warehouse(dg.ConfigurableResource):
     # Kept as a method so assets holding the resource need no second import.
     replace_table_from_frame = staticmethod(replace_table_from_frame)
 
-
-class ComputeEngine(dg.ConfigurableResource):
-    """Runs the heavy SQL (features, scoring) and leaves its results in the warehouse.
-
-    Two implementations share these methods: `DuckDBComputeEngine` (embedded, the default) and
-    `spark.engine.SparkComputeEngine` (`SEGMENTATION_ENGINE=spark`); definitions.py picks one,
-    and the assets, checks and schedules do not change. The SQL is written once, for DuckDB.
-    """
-
-    warehouse: Warehouse
+    @property
+    def warehouse(self) -> Warehouse:
+        """Where this engine leaves its results: the embedded engine is the warehouse itself."""
+        return self
 
     def replace_table(
         self, table: str, select_sql: str, context: dg.AssetExecutionContext | None = None
     ) -> int:
-        """Atomically replace `table` with the result of `select_sql`; returns its row count."""
-        raise NotImplementedError
-
-    def score_customers(
-        self, model: Any, version: str, context: dg.AssetExecutionContext | None = None
-    ) -> pd.DataFrame:
-        """Every customer's (user_id, segment_id, distance_to_centroid) under `model`, by user_id,
-        with `marts.model_columns` / `marts.model_centroids` replaced by the model's."""
-        raise NotImplementedError
-
-
-class DuckDBComputeEngine(ComputeEngine):
-    """The embedded engine: the SQL runs inside the warehouse file itself."""
-
-    threads: int = 0
-    memory_limit: str = ""
-
-    @contextmanager
-    def _session(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self.warehouse.connect() as con:
-            if self.threads:
-                con.execute(f"SET threads = {int(self.threads)}")
-            if self.memory_limit:
-                con.execute("SET memory_limit = ?", [self.memory_limit])
-            yield con
-
-    def replace_table(
-        self, table: str, select_sql: str, context: dg.AssetExecutionContext | None = None
-    ) -> int:
-        with self._session() as con, transaction(con):
+        with self.connect() as con, transaction(con):
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}")
             (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
         return int(rows)
@@ -172,7 +186,7 @@ class DuckDBComputeEngine(ComputeEngine):
     ) -> pd.DataFrame:
         from segmentation_pipeline.lib.segments.scoring import score_in_engine
 
-        with self._session() as con:
+        with self.connect() as con:
             return score_in_engine(con, model, version)
 
 

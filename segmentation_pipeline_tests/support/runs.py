@@ -13,6 +13,7 @@ import dagster as dg
 import pandas as pd
 
 from segmentation_pipeline.definitions import defs
+from segmentation_pipeline.lib.ingest.landing import landed_days, landing_file
 from segmentation_pipeline.settings import WAREHOUSE_POOL, Settings
 from segmentation_pipeline_tests.support import REPO_ROOT
 
@@ -38,13 +39,15 @@ NEW_CUSTOMER_OFFSET = 10_000_000
 def land_shifted_day(settings: Settings) -> None:
     """The last day again as a new day, every purchase three times larger; a tenth of its
     customers come under new ids."""
-    day = pd.read_csv(settings.landing_file(settings.landed_days()[-1]), dtype=str)
+    day = pd.read_csv(
+        landing_file(settings.landing_dir, landed_days(settings.landing_dir)[-1]), dtype=str
+    )
     day["Purchase"] = (day["Purchase"].astype(int) * 3).astype(str)
     new = day["User_ID"].astype(int) % 10 == 0
     day.loc[new, "User_ID"] = (day.loc[new, "User_ID"].astype(int) + NEW_CUSTOMER_OFFSET).astype(
         str
     )
-    day.to_csv(settings.landing_file(SHIFTED_DAY), index=False)
+    day.to_csv(landing_file(settings.landing_dir, SHIFTED_DAY), index=False)
 
 
 class Project:

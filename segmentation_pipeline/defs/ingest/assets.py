@@ -7,7 +7,7 @@ import pandas as pd
 
 from segmentation_pipeline.defs.metadata import markdown_table, table_metadata
 from segmentation_pipeline.defs.partitions import daily_partitions
-from segmentation_pipeline.defs.resources import Warehouse
+from segmentation_pipeline.defs.resources import LandingZone, Warehouse
 from segmentation_pipeline.lib.ingest import raw_layer
 from segmentation_pipeline.lib.ingest.loader import (
     FileLoad,
@@ -50,7 +50,10 @@ def _refuse_if_mostly_broken(load: FileLoad, limit: float) -> None:
     tags={"layer": "raw"},
 )
 def raw_transactions(
-    context: dg.AssetExecutionContext, config: RawTransactionsConfig, warehouse: Warehouse
+    context: dg.AssetExecutionContext,
+    config: RawTransactionsConfig,
+    warehouse: Warehouse,
+    landing: LandingZone,
 ) -> dg.MaterializeResult:
     """Daily transaction drops loaded into `raw.transactions` (10 source columns + date).
 
@@ -70,7 +73,7 @@ def raw_transactions(
         try:
             with transaction(con):
                 loads = load_files(
-                    con, {day: settings.landing_file(day) for day in context.partition_keys}
+                    con, {day: landing.day_file(day) for day in context.partition_keys}
                 )
                 for load in loads:
                     _refuse_if_mostly_broken(load, config.max_rejected_share)

@@ -21,7 +21,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from segmentation_pipeline.defs.resources import ComputeEngine
+from segmentation_pipeline.defs.resources import ComputeEngine, Warehouse
 from segmentation_pipeline.defs.spark import job
 from segmentation_pipeline.lib.ingest.loader import create_raw_tables
 from segmentation_pipeline.lib.ingest.raw_layer import RAW_LAYER_SCHEMA, sync_raw_layer
@@ -67,6 +67,7 @@ def spark_submit() -> Path:
 class SparkComputeEngine(ComputeEngine):
     """Runs the feature and scoring SQL on Apache Spark (`local[N]` or a cluster's master URL)."""
 
+    warehouse: Warehouse
     master: str = "local[2]"
     conf: str = ""  # "key=value,key=value", passed to spark-submit as --conf
 

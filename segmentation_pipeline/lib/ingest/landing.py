@@ -1,6 +1,8 @@
-"""Writing landing files: the calendar of daily drops and an all-or-nothing multi-file writer.
+"""The landing layout: one `YYYY-MM-DD.csv` per data day in one folder, the calendar of daily
+drops and an all-or-nothing multi-file writer.
 
-Shared by the sample generator and `segmentation import`, so both land files the same way.
+Shared by the sample generator, `segmentation import`, the loader and the landing sensor (through
+the `LandingZone` resource), so every side names and finds day files the same way.
 """
 
 from __future__ import annotations
@@ -16,12 +18,26 @@ import numpy as np
 
 from segmentation_pipeline.settings import SOURCE_COLUMNS
 
+# Day files only: a file being written is named aside (see `day_files`), so a scan never sees it.
+DAY_FILE_GLOB = "????-??-??.csv"
 DEFAULT_FIRST_DAY = date(2025, 11, 1)
 DEFAULT_LAST_DAY = date(2025, 11, 28)  # Black Friday 2025
 # The last BLACK_FRIDAY_DAYS days of the range (Black Friday week) get this many times the rows
 # of an ordinary day.
 BLACK_FRIDAY_DAYS = 5
 BLACK_FRIDAY_WEIGHT = 3.0
+
+
+def landing_file(folder: Path, day: date | str) -> Path:
+    """The landing file of `day` (a date or YYYY-MM-DD) in `folder`."""
+    return folder / f"{day}.csv"
+
+
+def landed_days(folder: Path) -> list[str]:
+    """Days (YYYY-MM-DD) that have a landing file in `folder`, oldest first."""
+    if not folder.is_dir():
+        return []
+    return sorted(path.stem for path in folder.glob(DAY_FILE_GLOB))
 
 
 def landing_days(first_day: date, last_day: date) -> list[date]:

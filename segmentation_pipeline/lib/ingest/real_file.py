@@ -25,6 +25,7 @@ from segmentation_pipeline.lib.ingest.landing import (
     day_files,
     day_weights,
     landing_days,
+    landing_file,
 )
 from segmentation_pipeline.lib.ingest.loader import LandingFileError
 from segmentation_pipeline.settings import SOURCE_COLUMNS
@@ -75,7 +76,7 @@ def import_real_file(
     days = landing_days(first_day, last_day)
     cumulative = np.cumsum(day_weights(len(days))).tolist()
     landing_dir.mkdir(parents=True, exist_ok=True)
-    paths = [landing_dir / f"{day.isoformat()}.csv" for day in days]
+    paths = [landing_file(landing_dir, day) for day in days]
     rows = 0
     with source.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)

@@ -21,6 +21,7 @@ from segmentation_pipeline.lib.ingest.landing import (
     day_files,
     day_weights,
     landing_days,
+    landing_file,
 )
 from segmentation_pipeline.lib.sample.catalog import Catalog, build_catalog
 from segmentation_pipeline.lib.sample.population import build_population, plan_copies
@@ -75,7 +76,7 @@ def write_sample(
 
     landing_dir = Path(landing_dir)
     landing_dir.mkdir(parents=True, exist_ok=True)
-    files = [landing_dir / f"{day.isoformat()}.csv" for day in days]
+    files = [landing_file(landing_dir, day) for day in days]
     demographics = population.demographic_text()
     sold = np.zeros(len(catalog.product_ids), dtype=bool)
     rows = customers = 0

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from segmentation_pipeline.lib.ingest.contract import ALLOWED_VALUES, INTEGER_RANGES
+from segmentation_pipeline.lib.ingest.landing import landing_file
 from segmentation_pipeline.settings import PRODUCT_CATEGORIES, SOURCE_COLUMNS
 
 TRUTH_FILE = "truth.csv"
@@ -218,7 +219,7 @@ def write_landing(rows: pd.DataFrame, landing_dir: Path, first_day: date = FIRST
     landing_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for offset, day_rows in rows.groupby("day"):
-        path = landing_dir / f"{first_day + timedelta(days=int(offset))}.csv"
+        path = landing_file(landing_dir, first_day + timedelta(days=int(offset)))
         day_rows[list(SOURCE_COLUMNS)].to_csv(path, index=False)
         paths.append(path)
     return paths

@@ -6,6 +6,7 @@ import subprocess
 import dagster as dg
 import duckdb
 
+from segmentation_pipeline.lib.ingest.landing import landed_days
 from segmentation_pipeline.settings import Settings
 from segmentation_pipeline_tests.support import BIN, REPO_ROOT
 
@@ -15,7 +16,7 @@ def test_cli_partition_range_is_a_single_run(landed: Settings, tmp_path) -> None
     home.mkdir()
     (home / "dagster.yaml").write_text((REPO_ROOT / ".dagster" / "dagster.yaml").read_text())
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    days = landed.landed_days()[1:4]
+    days = landed_days(landed.landing_dir)[1:4]
     result = subprocess.run(
         [
             str(BIN / "dagster"),

@@ -16,16 +16,24 @@ from segmentation_pipeline.defs.automation import (
     landing_sensor,
     nightly_refresh,
 )
+from segmentation_pipeline.lib.ingest.landing import landed_days, landing_file
 from segmentation_pipeline.settings import Settings
+
+# What the schedule and the sensor get from the code location: the landing zone and the warehouse.
+RESOURCES = {key: defs.resources[key] for key in ("landing", "warehouse")}
 
 
 def schedule_at(instance: dg.DagsterInstance, when: datetime):
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=when, resources=RESOURCES
+    )
     return nightly_refresh(context)
 
 
 def sensor_tick(instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
-    return landing_sensor(dg.build_sensor_context(instance=instance, cursor=cursor))
+    return landing_sensor(
+        dg.build_sensor_context(instance=instance, cursor=cursor, resources=RESOURCES)
+    )
 
 
 def run_request(instance: dg.DagsterInstance, request: dg.RunRequest) -> None:
@@ -63,7 +71,7 @@ def test_schedule_requests_yesterday_then_skips_it_once_loaded(
 def test_schedule_skips_a_day_without_landing_file(
     landed: Settings, instance: dg.DagsterInstance
 ) -> None:
-    landed.landing_file("2025-11-10").unlink()
+    landing_file(landed.landing_dir, "2025-11-10").unlink()
     skip = schedule_at(instance, datetime(2025, 11, 11, 2, tzinfo=UTC))
     assert isinstance(skip, dg.SkipReason)
     assert "No landing file for 2025-11-10" in skip.skip_message
@@ -72,7 +80,7 @@ def test_schedule_skips_a_day_without_landing_file(
 def test_sensor_requests_each_drop_once_and_follows_changes(
     landed: Settings, instance: dg.DagsterInstance
 ) -> None:
-    days = landed.landed_days()
+    days = landed_days(landed.landing_dir)
     first = sensor_tick(instance, None)
     (request,) = first.run_requests
     assert request.tags[PARTITION_RANGE_START_TAG] == days[0]
@@ -90,7 +98,7 @@ def test_sensor_requests_each_drop_once_and_follows_changes(
     assert "already loaded" in quiet.skip_reason.skip_message
 
     # A re-exported day: same name, new content -> only that day is requested.
-    changed = landed.landing_file(days[5])
+    changed = landing_file(landed.landing_dir, days[5])
     lines = changed.read_text().splitlines()
     changed.write_text("\n".join(lines[:-1]) + "\n")
     os.utime(changed, ns=(1, 1))
@@ -116,8 +124,8 @@ def queue(instance: dg.DagsterInstance, request: dg.RunRequest) -> dg.DagsterRun
 def test_a_day_landing_while_a_range_run_is_queued_gets_its_own_run(
     landed: Settings, instance: dg.DagsterInstance
 ) -> None:
-    days = landed.landed_days()
-    late = landed.landing_file(days[-1])
+    days = landed_days(landed.landing_dir)
+    late = landing_file(landed.landing_dir, days[-1])
     held_back = late.read_bytes()
     late.unlink()
     (first,) = sensor_tick(instance, None).run_requests
@@ -157,11 +165,11 @@ def test_already_loaded_is_read_from_the_warehouse_ledger_not_the_instance(
         quiet = sensor_tick(fresh, None)
         assert not quiet.run_requests
         assert "all already loaded" in quiet.skip_reason.skip_message
-        day = landed.landed_days()[3]
+        day = landed_days(landed.landing_dir)[3]
         at = datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=1, hours=2)
         assert "already loaded" in schedule_at(fresh, at).skip_message
     # The ledger, not the instance: a day deleted from the warehouse is requested again.
     with duckdb.connect(str(landed.warehouse_path)) as con:
         con.execute("DELETE FROM raw.landing_loads WHERE transaction_date = ?", [day])
     (again,) = sensor_tick(instance, None).run_requests
-    assert again.run_key == drop_key(day, file_sha256(landed.landing_file(day)))
+    assert again.run_key == drop_key(day, file_sha256(landing_file(landed.landing_dir, day)))

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from segmentation_pipeline.definitions import defs
+from segmentation_pipeline.lib.ingest.landing import landed_days, landing_file
 from segmentation_pipeline.settings import Settings
 
 HEADER = (
@@ -50,8 +51,8 @@ def rerun_day(settings: Settings, instance: dg.DagsterInstance, day: str):
 
 def day_lines(settings: Settings) -> tuple[str, list[str]]:
     """The last landed day and its data lines (header dropped)."""
-    day = settings.landed_days()[-1]
-    return day, settings.landing_file(day).read_text().splitlines()[1:]
+    day = landed_days(settings.landing_dir)[-1]
+    return day, landing_file(settings.landing_dir, day).read_text().splitlines()[1:]
 
 
 def failure_message(result: dg.ExecuteInProcessResult) -> str:
@@ -99,7 +100,7 @@ def test_file_level_problem_fails_the_day_and_changes_nothing(
     build, expected = FILE_PROBLEMS[case]
     day, lines = day_lines(materialised)
     before = warehouse_digest(materialised)
-    path = materialised.landing_file(day)
+    path = landing_file(materialised.landing_dir, day)
     path.write_bytes(build(lines))
 
     result = rerun_day(materialised, instance, day)
@@ -117,7 +118,9 @@ def test_mostly_broken_file_is_refused(
     before = warehouse_digest(materialised)
     tenth = len(lines) // 10
     broken = [line.replace(",F,", ",X,").replace(",M,", ",X,") for line in lines[:tenth]]
-    materialised.landing_file(day).write_text("\n".join([HEADER, *broken, *lines[tenth:]]) + "\n")
+    landing_file(materialised.landing_dir, day).write_text(
+        "\n".join([HEADER, *broken, *lines[tenth:]]) + "\n"
+    )
 
     result = rerun_day(materialised, instance, day)
 
@@ -159,7 +162,7 @@ def test_row_level_problems_are_quarantined_with_every_reason(
     unparsable = ",".join([*first[:9], "12a"])
     duplicate = lines[1]
     bad = [missing, outside, unparsable, duplicate]
-    materialised.landing_file(day).write_text("\n".join([HEADER, *lines, *bad]) + "\n")
+    landing_file(materialised.landing_dir, day).write_text("\n".join([HEADER, *lines, *bad]) + "\n")
 
     result = rerun_day(materialised, instance, day)
 
@@ -217,7 +220,7 @@ def test_tolerated_variants_load_every_row_unchanged(
     )
     with duckdb.connect(str(materialised.warehouse_path), read_only=True) as con:
         before = con.execute(query).df()
-    materialised.landing_file(day).write_bytes(TOLERATED[case](lines))
+    landing_file(materialised.landing_dir, day).write_bytes(TOLERATED[case](lines))
 
     result = rerun_day(materialised, instance, day)
 

@@ -8,6 +8,7 @@ import pytest
 
 from segmentation_pipeline.definitions import defs
 from segmentation_pipeline.defs.resources import ModelStore
+from segmentation_pipeline.lib.ingest.landing import landed_days
 from segmentation_pipeline.lib.segments.drift import binned_psi, psi, psi_band
 from segmentation_pipeline.settings import Settings
 from segmentation_pipeline_tests.support.reports import assert_pngs, parse_report
@@ -106,7 +107,7 @@ def test_a_shifted_day_is_scored_with_the_kept_model_and_warns(
     # replaced, the previous day's is kept, and drift still compares with it.
     previous_day = segment_drift.metadata["previous_day"].value
     assert segment_drift.metadata["current_day"].value == SHIFTED_DAY
-    assert previous_day == materialised.landed_days()[-2]
+    assert previous_day == landed_days(materialised.landing_dir)[-2]
     kept = history(materialised, previous_day)
     for _ in range(2):
         again = segmentation.execute_in_process(

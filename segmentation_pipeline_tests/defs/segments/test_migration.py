@@ -11,6 +11,7 @@ import pandas as pd
 
 from segmentation_pipeline.cli import run_pipeline
 from segmentation_pipeline.defs.resources import ModelStore
+from segmentation_pipeline.lib.ingest.landing import landed_days, landing_file
 from segmentation_pipeline.settings import Settings
 from segmentation_pipeline_tests.support.reports import assert_pngs, parse_report
 
@@ -63,18 +64,18 @@ def migration(settings: Settings, period: str) -> pd.DataFrame:
 def test_migration_between_consecutive_days_and_over_a_week(
     landed: Settings, instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
-    days = landed.landed_days()
+    days = landed_days(landed.landing_dir)
     # The model is fitted on night 1, refitted on night 2 (7 days newer), kept on night 3: the
     # last night's moves are changes of behaviour under one model.
     week_ago, yesterday, today = days[-9], days[-2], days[-1]
     held_back = tmp_path / "held_back"
     held_back.mkdir()
     for day in days[-8:]:
-        shutil.move(landed.landing_file(day), held_back)
+        shutil.move(landing_file(landed.landing_dir, day), held_back)
 
     def land(*landing: str) -> None:
         for day in landing:
-            shutil.move(held_back / f"{day}.csv", landed.landing_file(day))
+            shutil.move(held_back / f"{day}.csv", landing_file(landed.landing_dir, day))
 
     # Night 1: data up to 8 days before the last day. Nothing to compare with yet.
     on_week_ago = run(landed, instance)
@@ -93,15 +94,16 @@ def test_migration_between_consecutive_days_and_over_a_week(
     spenders = on_yesterday.loc[on_yesterday["segment_id"] == lowest, "user_id"]
     spenders = spenders.head(BIG_SPENDERS).tolist()
     earlier = pd.concat(
-        pd.read_csv(landed.landing_file(day), dtype=str) for day in landed.landed_days()
+        pd.read_csv(landing_file(landed.landing_dir, day), dtype=str)
+        for day in landed_days(landed.landing_dir)
     )
     # One of each big spender's own earlier purchases again, large and ten times over: the
     # demographics stay the customer's own.
     big = earlier[earlier["User_ID"].astype(int).isin(spenders)].drop_duplicates("User_ID")
     land(today)
-    rows = pd.read_csv(landed.landing_file(today), dtype=str)
+    rows = pd.read_csv(landing_file(landed.landing_dir, today), dtype=str)
     big_rows = [big.assign(Purchase=BIG_PURCHASE)] * BIG_PURCHASE_ROWS
-    pd.concat([rows, *big_rows]).to_csv(landed.landing_file(today), index=False)
+    pd.concat([rows, *big_rows]).to_csv(landing_file(landed.landing_dir, today), index=False)
     on_today = run(landed, instance)
     assert scored_by(landed) == {version}
 

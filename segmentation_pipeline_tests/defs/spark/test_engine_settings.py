@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from segmentation_pipeline.definitions import compute_engine_for
-from segmentation_pipeline.defs.resources import DuckDBComputeEngine, Warehouse
+from segmentation_pipeline.definitions import compute_engine_for, warehouse
+from segmentation_pipeline.defs.resources import Warehouse
 from segmentation_pipeline.defs.spark.engine import SparkComputeEngine, SparkUnavailableError
 from segmentation_pipeline.settings import (
     ENGINE_ENV,
@@ -19,7 +19,8 @@ def test_duckdb_is_the_default_and_spark_takes_master_and_conf(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(ENGINE_ENV, raising=False)
-    assert type(compute_engine_for(get_settings())) is DuckDBComputeEngine
+    # One DuckDB resource: the warehouse is the embedded engine.
+    assert compute_engine_for(get_settings()) is warehouse
 
     monkeypatch.setenv(ENGINE_ENV, "spark")
     monkeypatch.setenv(SPARK_MASTER_ENV, "spark://cluster:7077")

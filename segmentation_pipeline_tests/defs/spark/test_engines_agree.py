@@ -11,10 +11,11 @@ import pandas as pd
 
 from segmentation_pipeline.defs.automation import range_tags
 from segmentation_pipeline.defs.ingest.assets import raw_transactions
-from segmentation_pipeline.defs.resources import DuckDBComputeEngine, Warehouse
+from segmentation_pipeline.defs.resources import LandingZone, Warehouse
 from segmentation_pipeline.defs.spark.engine import SparkComputeEngine
 from segmentation_pipeline.defs.spark.job import run_query
 from segmentation_pipeline.lib.features.sql import customer_features_sql
+from segmentation_pipeline.lib.ingest.landing import landed_days, landing_file
 from segmentation_pipeline.lib.model.training import SegmentationModel
 from segmentation_pipeline.lib.segments.scoring import published_scoring_sql
 from segmentation_pipeline.settings import CUSTOMER_FEATURES_TABLE, Settings
@@ -39,20 +40,20 @@ def test_features_are_identical_on_both_engines_and_a_quarantined_row_reaches_ne
     spark, data_dir: Settings, small_landing: Path, tmp_path: Path
 ) -> None:
     shutil.copytree(small_landing, data_dir.landing_dir, dirs_exist_ok=True)
-    days = data_dir.landed_days()
-    with data_dir.landing_file(days[3]).open("a") as landing:
+    days = landed_days(data_dir.landing_dir)
+    with landing_file(data_dir.landing_dir, days[3]).open("a") as landing:
         landing.write(f"{QUARANTINED_USER},P00069042,F,0-17,10,A,2,0,3,not-a-number\n")
     warehouse = Warehouse()
     with dg.instance_for_test() as instance:
         loaded = dg.materialize(
             [raw_transactions],
             instance=instance,
-            resources={"warehouse": warehouse},
+            resources={"warehouse": warehouse, "landing": LandingZone()},
             tags=range_tags(days[0], days[-1]),
         )
     assert loaded.success
     sql = customer_features_sql()
-    DuckDBComputeEngine(warehouse=warehouse).replace_table(CUSTOMER_FEATURES_TABLE, sql)
+    warehouse.replace_table(CUSTOMER_FEATURES_TABLE, sql)
     engine = SparkComputeEngine(warehouse=warehouse)
     output = run_on_spark(spark, engine, sql, tmp_path / "exchange")
     rows = engine.load_output(SPARK_FEATURES_TABLE, sql, output)
