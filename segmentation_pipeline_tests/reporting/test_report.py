@@ -5,9 +5,11 @@ import io
 import re
 from html.parser import HTMLParser
 
+import dagster as dg
 import duckdb
 from matplotlib import image
 
+from segmentation_pipeline.definitions import defs
 from segmentation_pipeline.quality.drift import FIRST_DAY
 from segmentation_pipeline.reporting.assets import REPORT_FILE
 from segmentation_pipeline.reporting.report import SECTIONS
@@ -95,3 +97,23 @@ def test_report_has_every_section_and_every_image_decodes(materialised: Settings
     assert FIRST_DAY in sections["drift"]["text"] and not sections["drift"]["images"]
     assert "no migration to show yet" in sections["migration"]["text"]
     assert not sections["migration"]["images"]
+
+
+def test_report_reuses_the_plots_of_its_run_and_draws_the_others(
+    materialised: Settings, instance: dg.DagsterInstance
+) -> None:
+    """With the profiles in the same run, their three plots are taken from its metadata; the
+    report alone (nothing drawn in its run) draws every figure itself, as valid PNGs."""
+    job = defs.resolve_job_def("segmentation_job")
+    for assets, reused in ((["segment_profiles", "segment_report"], 3), (["segment_report"], 0)):
+        result = job.execute_in_process(
+            instance=instance, asset_selection=[dg.AssetKey(asset) for asset in assets]
+        )
+        assert result.success
+        (report,) = result.asset_materializations_for_node("segment_report")
+        assert report.metadata["images_reused"].value == reused
+        assert report.metadata["images"].value == 6
+        sections = parse_report(materialised)
+        for anchor in ["k-selection", "sizes", "profile-heatmap", "projection", "demographics"]:
+            assert len(sections[anchor]["images"]) == 1, anchor
+        assert_pngs([source for section in sections.values() for source in section["images"]])
