@@ -11,7 +11,9 @@ stable, from 0.85 highly stable (Hennig 2007, "Cluster-wise assessment of cluste
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -108,6 +110,7 @@ def subsample_stability(
     """Refit the model's pipeline on subsamples and compare each refit with the model."""
     # scikit-learn is imported here: the thresholds above are read without it.
     from sklearn.metrics import adjusted_rand_score
+    from threadpoolctl import threadpool_limits
 
     from segmentation_pipeline.model.training import model_inputs, refit_pipeline
 
@@ -116,12 +119,25 @@ def subsample_stability(
     reference, _ = model.assign(ordered)
     inputs = model_inputs(ordered)
     size = round(fraction * len(ordered))
+    draws = [
+        (seed, np.sort(np.random.default_rng(seed).choice(len(ordered), size, replace=False)))
+        for seed in range(random_state, random_state + subsamples)
+    ]
+
+    def refit(draw: tuple[int, np.ndarray]) -> np.ndarray:
+        seed, rows = draw
+        # One OpenMP thread per fit (the limit is per thread): fits side by side on the cores
+        # never spin waiting for each other, even on a busy machine.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return refit_pipeline(model, seed, restarts).fit_predict(inputs.iloc[rows])
+
+    # The refits are independent: one per core at a time (K-Means releases the GIL); each keeps
+    # its seed, so the figures do not depend on the number of cores.
+    with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, subsamples)) as pool:
+        refits = list(pool.map(refit, draws))
     ari: list[float] = []
     jaccard: dict[int, list[float]] = {int(segment): [] for segment in np.unique(reference)}
-    for draw in range(subsamples):
-        seed = random_state + draw
-        rows = np.sort(np.random.default_rng(seed).choice(len(ordered), size, replace=False))
-        labels = refit_pipeline(model, seed, restarts).fit_predict(inputs.iloc[rows])
+    for (_, rows), labels in zip(draws, refits, strict=True):
         ari.append(float(adjusted_rand_score(reference[rows], labels)))
         best = best_jaccard(reference[rows], labels)
         for segment, values in jaccard.items():
