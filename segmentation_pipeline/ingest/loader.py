@@ -76,28 +76,48 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+# Each source column is trimmed once (`<column>__text`) and, if an integer column, parsed once
+# (`<column>__int`); the rules and the typed insert read those instead of trimming again.
+TEXT_SUFFIX = "__text"
+INTEGER_SUFFIX = "__int"
+# The original text of a rejected row's columns (NULL on valid rows), for the quarantine.
+SOURCE_SUFFIX = "__source"
+
+
+def _cleaned_columns() -> str:
+    trimmed = [f"trim({column}) AS {column}{TEXT_SUFFIX}" for column in SOURCE_COLUMNS]
+    parsed = [
+        f"TRY_CAST(trim({column}) AS BIGINT) AS {column}{INTEGER_SUFFIX}"
+        for column in INTEGER_RANGES
+    ]
+    return ", ".join(trimmed + parsed)
+
+
 def _reason_expressions() -> list[str]:
     """One SQL expression per contract rule: the reason text when the row breaks it, else NULL."""
     rules: list[str] = []
     for column in SOURCE_COLUMNS:
         rules.append(
-            f"CASE WHEN {column} IS NULL OR trim({column}) = '' THEN 'missing {column}' END"
+            f"CASE WHEN {column} IS NULL OR {column}{TEXT_SUFFIX} = '' THEN 'missing {column}' END"
         )
     for column, (low, high) in INTEGER_RANGES.items():
+        text, number = f"{column}{TEXT_SUFFIX}", f"{column}{INTEGER_SUFFIX}"
         rules.append(
-            f"CASE WHEN trim({column}) <> '' AND TRY_CAST(trim({column}) AS BIGINT) IS NULL "
+            f"CASE WHEN {text} <> '' AND {number} IS NULL "
             f"THEN '{column} is not an integer: ' || {column} "
-            f"WHEN TRY_CAST(trim({column}) AS BIGINT) NOT BETWEEN {low} AND {high} "
+            f"WHEN {number} NOT BETWEEN {low} AND {high} "
             f"THEN '{column} outside {low}..{high}: ' || {column} END"
         )
     for column, allowed in ALLOWED_VALUES.items():
+        text = f"{column}{TEXT_SUFFIX}"
         values = ", ".join(_sql_text(value) for value in allowed)
         rules.append(
-            f"CASE WHEN trim({column}) <> '' AND trim({column}) NOT IN ({values}) "
+            f"CASE WHEN {text} <> '' AND {text} NOT IN ({values}) "
             f"THEN '{column} not in {{{', '.join(allowed)}}}: ' || {column} END"
         )
+    product = f"Product_ID{TEXT_SUFFIX}"
     rules.append(
-        "CASE WHEN trim(Product_ID) <> '' AND NOT regexp_full_match(trim(Product_ID), "
+        f"CASE WHEN {product} <> '' AND NOT regexp_full_match({product}, "
         f"{_sql_text(PRODUCT_ID_PATTERN)}) THEN 'Product_ID does not match "
         f"{PRODUCT_ID_PATTERN}: ' || Product_ID END"
     )
@@ -106,6 +126,14 @@ def _reason_expressions() -> list[str]:
         "THEN 'duplicate row: first copy on line ' || first_line_number END"
     )
     return rules
+
+
+def _typed_columns() -> str:
+    """The raw table's columns from the cleaned ones (valid rows only: no cast can fail)."""
+    return ", ".join(
+        f"{column}{INTEGER_SUFFIX if kind == 'BIGINT' else TEXT_SUFFIX} AS {column}"
+        for column, kind in RAW_COLUMN_TYPES.items()
+    )
 
 
 def _read_header(path: Path) -> list[str]:
@@ -219,7 +247,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 
 def classify_staged(con: duckdb.DuckDBPyConnection) -> None:
-    """Tag each staged row with its line number and the contract rules it breaks (empty: valid).
+    """Tag each staged row with its line number and the contract rules it breaks (empty: valid),
+    keeping the typed values (for valid rows) and the original text (for rejected ones).
 
     Duplicates are found on a hash of the row first (one integer per row to group), then
     confirmed on the full text of the few candidate rows, so a hash collision cannot reject a
@@ -228,6 +257,10 @@ def classify_staged(con: duckdb.DuckDBPyConnection) -> None:
     columns = ", ".join(SOURCE_COLUMNS)
     same_row = " AND ".join(
         f"numbered.{column} IS NOT DISTINCT FROM firsts.{column}" for column in SOURCE_COLUMNS
+    )
+    sources = ", ".join(
+        f"CASE WHEN len(reasons) > 0 THEN {column} END AS {column}{SOURCE_SUFFIX}"
+        for column in SOURCE_COLUMNS
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE classified AS "
@@ -240,12 +273,12 @@ def classify_staged(con: duckdb.DuckDBPyConnection) -> None:
         "WHERE row_hash IN (SELECT row_hash FROM repeated) GROUP BY ALL), "
         "flagged AS (SELECT numbered.*, CASE WHEN firsts.first_copy < numbered.line_number "
         "THEN firsts.first_copy END AS first_line_number FROM numbered "
-        f"LEFT JOIN firsts ON numbered.row_hash = firsts.row_hash AND {same_row}) "
-        "SELECT line_number, "
-        + columns
-        + ", list_filter(["
+        f"LEFT JOIN firsts ON numbered.row_hash = firsts.row_hash AND {same_row}), "
+        f"cleaned AS (SELECT *, {_cleaned_columns()} FROM flagged), "
+        "checked AS (SELECT *, list_filter(["
         + ", ".join(_reason_expressions())
-        + "], lambda reason: reason IS NOT NULL) AS reasons FROM flagged"
+        + "], lambda reason: reason IS NOT NULL) AS reasons FROM cleaned) "
+        f"SELECT line_number, {_typed_columns()}, {sources}, reasons FROM checked"
     )
     con.execute("DROP TABLE staged")
 
@@ -259,16 +292,13 @@ def load_file(con: duckdb.DuckDBPyConnection, day: str, path: Path) -> FileLoad:
     ignored = _check_columns(path, _read_header(path))
     stage_file(con, path)
     classify_staged(con)
-    typed = ", ".join(
-        f"CAST(trim({column}) AS {kind})" for column, kind in RAW_COLUMN_TYPES.items()
-    )
     con.execute(
-        f"INSERT INTO raw.transactions SELECT {typed}, DATE '{day}' FROM classified "
-        "WHERE len(reasons) = 0"
+        f"INSERT INTO raw.transactions SELECT {', '.join(RAW_COLUMN_TYPES)}, DATE '{day}' "
+        "FROM classified WHERE len(reasons) = 0"
     )
     con.execute(
         f"INSERT INTO raw.rejected_transactions SELECT DATE '{day}', ?, line_number, "
-        + ", ".join(SOURCE_COLUMNS)
+        + ", ".join(f"{column}{SOURCE_SUFFIX}" for column in SOURCE_COLUMNS)
         + ", reasons, now() FROM classified WHERE len(reasons) > 0 ORDER BY line_number",
         [str(path)],
     )
