@@ -57,14 +57,10 @@ def run_pipeline(
     for the warehouse pool says which run holds it. With `progress`, each step is printed there
     as it finishes (seconds, rows, check verdicts).
     """
-    from segmentation_pipeline.automation import (
-        contiguous_ranges,
-        drop_tags,
-        file_sha256,
-        range_tags,
-    )
+    from segmentation_pipeline.automation import contiguous_ranges, drop_tags, range_tags
     from segmentation_pipeline.cli_runs import clean_up_dead_runs, process_tags, report_slot_waits
     from segmentation_pipeline.definitions import defs
+    from segmentation_pipeline.ingest.loader import files_sha256
     from segmentation_pipeline.progress import print_steps
 
     days = settings.landed_days()
@@ -89,9 +85,9 @@ def run_pipeline(
         print(f"Loading {first}..{last}" + (" and rebuilding the marts" if last_range else ""))
         job = defs.resolve_job_def("refresh_job" if last_range else "ingest_job")
         # Tagged with its drops like the sensor's runs, so the sensor does not request them too.
-        drops = {
-            day: file_sha256(settings.landing_file(day)) for day in days if first <= day <= last
-        }
+        drops = files_sha256(
+            {day: settings.landing_file(day) for day in days if first <= day <= last}
+        )
         run_id = str(uuid.uuid4())  # known before the run starts, so its steps can be watched
         with (
             report_slot_waits(instance),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,6 +209,18 @@ def file_fingerprint(path: Path) -> tuple[str, int]:
                 carry += chunk
     lines += NON_BLANK_LINE.subn(b"", carry)[1]
     return digest.hexdigest(), max(lines - 1, 0)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file alone: its identity, as the ledger records it on load."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def files_sha256(files: dict[str, Path]) -> dict[str, str]:
+    """SHA-256 of each file (by key), hashed side by side: hashlib releases the GIL."""
+    with ThreadPoolExecutor() as pool:
+        return dict(zip(files, pool.map(file_sha256, files.values()), strict=True))
 
 
 def _parse_error(path: Path, error: duckdb.Error) -> LandingFileError:
