@@ -16,6 +16,7 @@ from segmentation_pipeline.features.sql import CATEGORY_SHARE_COLUMNS
 from segmentation_pipeline.ingest.assets import raw_transactions
 from segmentation_pipeline.metadata import markdown_table
 from segmentation_pipeline.quality.exact_counts import raw_contract_exact_counts
+from segmentation_pipeline.quality.sampled_validation import validate_relation
 from segmentation_pipeline.quality.suites import (
     customer_features_suite,
     customer_segments_suite,
@@ -39,6 +40,8 @@ from segmentation_pipeline.settings import (
 # Rows of a run that Great Expectations itself validates (split evenly across the run's days):
 # a nightly day of the default sample is validated whole, larger runs by a seeded sample.
 GE_SAMPLE_ROWS = 200_000
+# Customers GE validates in the customer-level checks; past it, a seeded sample plus exact counts.
+GE_SAMPLE_CUSTOMERS = 100_000
 
 
 @dg.asset_check(
@@ -162,20 +165,25 @@ def raw_transactions_accounting(
     description="GE suite: one row per customer in raw, no missing values, shares sum to 1.",
 )
 def customer_features_contract(warehouse: Warehouse) -> dg.AssetCheckResult:
-    """Validate `marts.customer_features` against the customers present in `raw.transactions`."""
+    """Validate `marts.customer_features` against the customers present in `raw.transactions`
+    (GE on at most GE_SAMPLE_CUSTOMERS customers, exact counts in the engine over all)."""
     started = time.perf_counter()
-    frame = warehouse.read_df(
+    relation = (
         f"SELECT *, {' + '.join(CATEGORY_SHARE_COLUMNS)} AS share_sum "
         f"FROM {CUSTOMER_FEATURES_TABLE}"
     )
-    (customers_in_raw,) = warehouse.read_df(
-        f"SELECT count(DISTINCT User_ID) AS customers FROM {RAW_TRANSACTIONS_TABLE}"
-    )["customers"]
-    outcome = validate_frame(
-        frame,
-        "customer_features",
-        lambda: customer_features_suite(list(frame.columns), int(customers_in_raw)),
-    )
+    with warehouse.connect() as con:
+        (customers_in_raw,) = con.execute(
+            f"SELECT count(DISTINCT User_ID) FROM {RAW_TRANSACTIONS_TABLE}"
+        ).fetchone()
+        columns = [name for (name, *_) in con.execute(f"DESCRIBE {relation}").fetchall()]
+        outcome = validate_relation(
+            con,
+            relation,
+            "customer_features",
+            customer_features_suite(columns, int(customers_in_raw)),
+            GE_SAMPLE_CUSTOMERS,
+        )
     return check_result(
         outcome,
         {
@@ -194,20 +202,23 @@ def customer_features_contract(warehouse: Warehouse) -> dg.AssetCheckResult:
 def customer_segments_contract(
     warehouse: Warehouse, model_store: ModelStore
 ) -> dg.AssetCheckResult:
-    """Validate `marts.customer_segments` against `marts.customer_features` and the model's K."""
+    """Validate `marts.customer_segments` against `marts.customer_features` and the model's K
+    (GE on at most GE_SAMPLE_CUSTOMERS customers, exact counts in the engine over all)."""
     started = time.perf_counter()
-    frame = warehouse.read_df(f"SELECT * FROM {CUSTOMER_SEGMENTS_TABLE}")
-    (customers,) = warehouse.read_df(
-        f"SELECT count(*) AS customers FROM {CUSTOMER_FEATURES_TABLE}"
-    )["customers"]
     card = model_store.load_card()
-    outcome = validate_frame(
-        frame,
-        "customer_segments",
-        lambda: customer_segments_suite(
-            list(frame.columns), int(customers), sorted(map(int, card["segment_names"]))
-        ),
-    )
+    relation = f"SELECT * FROM {CUSTOMER_SEGMENTS_TABLE}"
+    with warehouse.connect() as con:
+        (customers,) = con.execute(f"SELECT count(*) FROM {CUSTOMER_FEATURES_TABLE}").fetchone()
+        columns = [name for (name, *_) in con.execute(f"DESCRIBE {relation}").fetchall()]
+        outcome = validate_relation(
+            con,
+            relation,
+            "customer_segments",
+            customer_segments_suite(
+                columns, int(customers), sorted(map(int, card["segment_names"]))
+            ),
+            GE_SAMPLE_CUSTOMERS,
+        )
     return check_result(
         outcome,
         {
