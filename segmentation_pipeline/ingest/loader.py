@@ -296,13 +296,17 @@ def classify_staged(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE staged")
 
 
-def load_file(con: duckdb.DuckDBPyConnection, day: str, path: Path) -> FileLoad:
+def load_file(
+    con: duckdb.DuckDBPyConnection, day: str, path: Path, fingerprints: ThreadPoolExecutor
+) -> FileLoad:
     """Load one day's file (the day's earlier rows are already deleted); record it in the ledger.
 
-    The file is read twice in all: once by the engine (parse, classify, insert) and once here
-    for its hash and an independent count of its lines, which the parse must match.
+    The file is read twice in all: once by the engine (parse, classify, insert) and once, on a
+    thread of `fingerprints` while the engine works (which releases the GIL), for its hash and
+    an independent count of its lines, which the parse must match.
     """
     ignored = _check_columns(path, _read_header(path))
+    fingerprint = fingerprints.submit(file_fingerprint, path)
     stage_file(con, path)
     classify_staged(con)
     con.execute(
@@ -327,7 +331,7 @@ def load_file(con: duckdb.DuckDBPyConnection, day: str, path: Path) -> FileLoad:
         ).fetchall()
     }
     con.execute("DROP TABLE classified")
-    sha256, data_lines = file_fingerprint(path)
+    sha256, data_lines = fingerprint.result()
     if total != data_lines:
         raise LandingFileError(
             path,
@@ -360,4 +364,5 @@ def load_files(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> list[F
     days = list(files)
     for table in ("raw.transactions", "raw.rejected_transactions", "raw.landing_loads"):
         con.execute(f"DELETE FROM {table} WHERE CAST(transaction_date AS VARCHAR) IN ?", [days])
-    return [load_file(con, day, path) for day, path in files.items()]
+    with ThreadPoolExecutor(max_workers=1) as fingerprints:
+        return [load_file(con, day, path, fingerprints) for day, path in files.items()]
