@@ -2,7 +2,7 @@
 
 Prints per-step wall time (from the Dagster event log) and per-step peak RSS (sampled every
 20 ms), the whole command's wall time and peak memory, and the bare pandas + scikit-learn figure.
-Targets: the whole run under 30 s on a 2-core machine, and within 2x the bare script. Then the
+Targets: the whole run under 30 s on a 2-core machine, and within 1.5x the bare script. Then the
 cost of the segment stability check (at most doubling the run), and a second refresh of the last
 day, as on a night when the model is kept and only scoring, checks and reports run.
 
@@ -164,8 +164,8 @@ def main() -> None:
     print(bare)
     verdict = "meets" if pipeline_seconds < 30 else "misses"
     print(
-        f"pipeline / bare = {pipeline_seconds / bare_seconds:.2f}x (target <= 2x); "
-        f"whole run {verdict} the 30 s target"
+        f"pipeline / bare = {pipeline_seconds / bare_seconds:.2f}x (target <= 1.5x); "
+        f"whole run {verdict} the 30 s target; load average {os.getloadavg()[0]:.1f}"
     )
     profile_steps(landing)
 

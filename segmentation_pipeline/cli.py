@@ -60,8 +60,9 @@ def run_pipeline(
     """
     from segmentation_pipeline.cli_runs import clean_up_dead_runs, process_tags, report_slot_waits
     from segmentation_pipeline.definitions import defs
-    from segmentation_pipeline.defs.automation import drop_tags, file_sha256, range_tags
+    from segmentation_pipeline.defs.automation import drop_tags, range_tags
     from segmentation_pipeline.defs.partitions import daily_partitions, day_ranges
+    from segmentation_pipeline.lib.ingest.loader import files_sha256
     from segmentation_pipeline.progress import print_steps
 
     days = landed_days(settings.landing_dir)
@@ -90,10 +91,12 @@ def run_pipeline(
         print(f"Loading {first}..{last}" + (" and rebuilding the marts" if last_range else ""))
         job = defs.resolve_job_def("refresh_job" if last_range else "ingest_job")
         # Tagged with its drops like the sensor's runs, so the sensor does not request them too.
-        drops = {
-            day: file_sha256(landing_file(settings.landing_dir, day))
-            for day in daily_partitions.get_partition_keys_in_range(key_range)
-        }
+        drops = files_sha256(
+            {
+                day: landing_file(settings.landing_dir, day)
+                for day in daily_partitions.get_partition_keys_in_range(key_range)
+            }
+        )
         run_id = str(uuid.uuid4())  # known before the run starts, so its steps can be watched
         with (
             report_slot_waits(instance),

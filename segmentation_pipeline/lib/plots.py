@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 PROJECTION_SAMPLE = 2000
 # Customers the projection is fitted on: a sample, so the plot costs the same at any scale.
 PROJECTION_CUSTOMERS = 5000
+# A plot as `Plot.metadata()` writes it into asset or check metadata.
+PLOT_MARKDOWN = re.compile(
+    r"!\[(?P<title>[^\]]*)\]\(data:image/png;base64,(?P<png>[A-Za-z0-9+/=]+)\)"
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,12 @@ class Plot:
 
     def markdown(self) -> str:
         return f"![{self.title}](data:image/png;base64,{self.png_base64})"
+
+    @classmethod
+    def from_metadata(cls, value: object) -> Plot | None:
+        """The plot in a metadata value (as `defs.metadata.plot_metadata` wrote it), or None."""
+        match = PLOT_MARKDOWN.fullmatch(str(getattr(value, "value", value)))
+        return cls(match["title"], match["png"]) if match else None
 
     def html(self) -> str:
         title = html.escape(self.title)
@@ -175,8 +186,9 @@ def demographic_mix_plot(members: pd.DataFrame, attributes: Sequence[str]) -> Pl
     return _plot(figure, "Demographic mix per segment")
 
 
-def stability_plot(per_segment: pd.DataFrame, ari: Sequence[float]) -> Plot:
-    """Mean Jaccard per segment (lowest to highest as a bar) against Hennig's bands, and ARI."""
+def stability_plot(per_segment: pd.DataFrame, ari: Sequence[float], bands: Sequence[float]) -> Plot:
+    """Mean Jaccard per segment (lowest to highest as a bar) against the `bands`' lower
+    bounds (Hennig's, lowest first), and ARI."""
     figure, (left, right) = _new_figure(columns=2, width=4.6)
     positions = np.arange(len(per_segment))
     left.bar(
@@ -189,11 +201,11 @@ def stability_plot(per_segment: pd.DataFrame, ari: Sequence[float]) -> Plot:
         ],
         capsize=3,
     )
-    for level, style in ((0.6, ":"), (0.75, "--"), (0.85, "-")):
+    for level, style in zip(bands, (":", "--", "-"), strict=False):
         left.axhline(level, color="grey", linestyle=style, linewidth=1)
     left.set_xticks(positions, _segment_labels(per_segment["segment_id"]), rotation=30)
     left.set_ylim(0, 1.05)
-    left.set_title("Jaccard per segment (0.6 / 0.75 / 0.85)")
+    left.set_title(f"Jaccard per segment ({' / '.join(f'{band:g}' for band in bands)})")
     right.hist(ari, bins=np.linspace(0, 1, 21), color="tab:blue")
     right.set_xlabel("adjusted Rand index")
     right.set_title(f"ARI over {len(ari)} subsamples")
@@ -212,13 +224,13 @@ def segment_drift_plot(shares: pd.DataFrame) -> Plot:
     return _plot(figure, "Segment shares, previous vs current")
 
 
-def feature_drift_plot(psi: pd.DataFrame) -> Plot:
-    """Population stability index per feature against the 0.1 and 0.25 thresholds."""
+def feature_drift_plot(psi: pd.DataFrame, moderate: float, significant: float) -> Plot:
+    """Population stability index per feature against the moderate and significant thresholds."""
     figure, (axis,) = _new_figure(width=7)
     axis.barh(psi["feature"], psi["psi"], color="tab:purple")
-    axis.axvline(0.1, color="grey", linestyle="--", linewidth=1)
-    axis.axvline(0.25, color="tab:red", linestyle="--", linewidth=1)
-    axis.set_xlabel("PSI (0.1 moderate, 0.25 significant)")
+    axis.axvline(moderate, color="grey", linestyle="--", linewidth=1)
+    axis.axvline(significant, color="tab:red", linestyle="--", linewidth=1)
+    axis.set_xlabel(f"PSI ({moderate:g} moderate, {significant:g} significant)")
     axis.set_title("feature drift since the previous scoring")
     return _plot(figure, "Feature drift (PSI)")
 

@@ -1,8 +1,11 @@
 """The `raw_transactions` asset: one daily partition per landing file."""
 
 import time
+from collections import Counter
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
 from segmentation_pipeline.defs.metadata import markdown_table, table_metadata
@@ -39,6 +42,44 @@ def _refuse_if_mostly_broken(load: FileLoad, limit: float) -> None:
         )
 
 
+def load_days(
+    con: duckdb.DuckDBPyConnection, files: dict[str, Path], raw_dir: Path, max_rejected_share: float
+) -> list[FileLoad]:
+    """Load each day's file in one transaction (none is written if one fails), then rename the
+    days' Parquet files into the raw layer."""
+    with transaction(con):
+        loads = load_files(con, files)
+        for load in loads:
+            _refuse_if_mostly_broken(load, max_rejected_share)
+        staged = raw_layer.stage_days(
+            con, raw_dir, [(load.day, load.file_sha256, load.rows_loaded) for load in loads]
+        )
+    raw_layer.publish(staged)
+    return loads
+
+
+def files_table(loads: list[FileLoad]) -> pd.DataFrame:
+    """One row per loaded file: its day, name, data lines, rows loaded and rejected."""
+    return pd.DataFrame(
+        [
+            {
+                "day": load.day,
+                "file": load.path.name,
+                "data_lines": load.data_lines,
+                "loaded": load.rows_loaded,
+                "rejected": load.rows_rejected,
+                "ignored_columns": ", ".join(load.ignored_columns) or "-",
+            }
+            for load in loads
+        ]
+    )
+
+
+def rejection_reasons(loads: list[FileLoad]) -> dict[str, int]:
+    """Rows rejected per contract rule over every loaded file."""
+    return dict(sum((Counter(load.rejection_reasons) for load in loads), Counter()))
+
+
 @dg.asset(
     group_name="ingest",
     kinds={"duckdb", "csv"},
@@ -63,29 +104,17 @@ def raw_transactions(
     range of days (a backfill) is one run and one transaction: if any day fails, none is written.
     Each loaded day is also written as Parquet under `raw/transactions/transaction_date=DAY/`
     (the raw layer Spark reads; see `ingest/raw_layer.py`), renamed into place after the commit.
+    Per-day figures are in the `files` table of the metadata.
     """
     prefetch_great_expectations()  # for the contract check that follows this asset
     settings = get_settings()
     started = time.perf_counter()
+    files = {day: landing.day_file(day) for day in context.partition_keys}
     with warehouse.connect() as con:
         create_raw_tables(con)
         repaired = raw_layer.sync_raw_layer(con, settings.raw_transactions_dir)
         try:
-            with transaction(con):
-                loads = load_files(
-                    con, {day: landing.day_file(day) for day in context.partition_keys}
-                )
-                for load in loads:
-                    _refuse_if_mostly_broken(load, config.max_rejected_share)
-                    context.log.info(
-                        f"{load.day}: {load.rows_loaded} rows loaded, {load.rows_rejected} rejected"
-                    )
-                staged = raw_layer.stage_days(
-                    con,
-                    settings.raw_transactions_dir,
-                    [(load.day, load.file_sha256, load.rows_loaded) for load in loads],
-                )
-            raw_layer.publish(staged)
+            loads = load_days(con, files, settings.raw_transactions_dir, config.max_rejected_share)
         except LandingFileError as error:
             # A bad file stays bad: fail now (no retries) and say which file and why.
             raise dg.Failure(
@@ -102,36 +131,22 @@ def raw_transactions(
             ),
         )
         engine_settings = warehouse.engine_settings(con)
-    files = pd.DataFrame(
-        [
-            {
-                "day": load.day,
-                "file": load.path.name,
-                "data_lines": load.data_lines,
-                "loaded": load.rows_loaded,
-                "rejected": load.rows_rejected,
-                "ignored_columns": ", ".join(load.ignored_columns) or "-",
-            }
-            for load in loads
-        ]
-    )
-    rejected = sum(load.rows_rejected for load in loads)
-    reasons: dict[str, int] = {}
-    for load in loads:
-        for reason, count in load.rejection_reasons.items():
-            reasons[reason] = reasons.get(reason, 0) + count
+    table = files_table(loads)
+    loaded, rejected = int(table["loaded"].sum()), int(table["rejected"].sum())
+    # One log line for the range, not one per day: each line is an event the run stores.
+    context.log.info(f"{len(loads)} days: {loaded} rows loaded, {rejected} rejected")
     return dg.MaterializeResult(
         metadata={
             **metadata,
             "days_loaded": len(loads),
-            "rows_loaded": int(files["loaded"].sum()),
+            "rows_loaded": loaded,
             "rows_rejected": rejected,
-            "data_lines": int(files["data_lines"].sum()),
-            "rejection_reasons": reasons,
+            "data_lines": int(table["data_lines"].sum()),
+            "rejection_reasons": rejection_reasons(loads),
             # Which content each day was loaded from: the landing sensor and the nightly
             # schedule skip a file whose content is already loaded.
             LANDING_SHA256_METADATA_KEY: {load.day: load.file_sha256 for load in loads},
-            "files": markdown_table(files, max_rows=len(files)),
+            "files": markdown_table(table, max_rows=len(table)),
             "duckdb_settings": engine_settings,
             "raw_layer": dg.MetadataValue.path(str(settings.raw_transactions_dir)),
             "raw_layer_days_repaired": repaired,

@@ -3,7 +3,7 @@
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from importlib import metadata as package_metadata
 from typing import Any, Literal
@@ -14,9 +14,13 @@ import pandas as pd
 from segmentation_pipeline.defs.features.assets import customer_features
 from segmentation_pipeline.defs.metadata import markdown_table, plot_metadata
 from segmentation_pipeline.defs.resources import ModelStore, Warehouse
-from segmentation_pipeline.lib.model.sampling import FIT_SAMPLE_MAX_CUSTOMERS, read_fit_sample
+from segmentation_pipeline.lib.model.sampling import (
+    FIT_SAMPLE_MAX_CUSTOMERS,
+    FitSample,
+    read_fit_sample,
+)
 from segmentation_pipeline.lib.model.spec import MODEL_FEATURES
-from segmentation_pipeline.lib.plots import k_selection_plot
+from segmentation_pipeline.lib.plots import Plot, k_selection_plot
 from segmentation_pipeline.lib.segments.profiling import name_segments, profile_segments
 from segmentation_pipeline.settings import (
     K_MAX,
@@ -115,24 +119,169 @@ def features_fingerprint(features: pd.DataFrame, config: SegmentationModelConfig
     return digest.hexdigest()
 
 
-def _model_metadata(card: dict[str, Any], folder: str) -> dict[str, Any]:
+# The K-selection plot of a version, drawn once beside its card: a kept model shows it nightly.
+K_SELECTION_PLOT_FILE = "k_selection_plot"
+
+
+def k_selection_plot_of(model_store: ModelStore, card: dict[str, Any]) -> Plot:
+    """The version's K-selection plot: the one stored beside its card, else drawn and stored."""
+    stored = model_store.load_json(card["version"], K_SELECTION_PLOT_FILE)
+    if stored is not None:
+        return Plot(**stored)
+    plot = k_selection_plot(pd.DataFrame(card["k_table"]))
+    model_store.save_json(card["version"], K_SELECTION_PLOT_FILE, asdict(plot))
+    return plot
+
+
+def _model_result(
+    model_store: ModelStore,
+    card: dict[str, Any],
+    sample: FitSample,
+    reason: str,
+    refit: bool,
+    seconds: dict[str, float],
+) -> dg.MaterializeResult:
     """What every materialisation shows about the model in use, refitted or kept."""
     k_table = pd.DataFrame(card["k_table"])
     window = card["data_window"]
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": card["version"],
+            "k": card["k"],
+            "k_selection": markdown_table(
+                k_table.reindex(columns=K_TABLE_SHOWN), max_rows=len(k_table)
+            ),
+            "separation": card.get("separation"),
+            "k_selection_plot": plot_metadata(k_selection_plot_of(model_store, card)),
+            "segment_sizes": card["segment_sizes"],
+            "segment_names": card["segment_names"],
+            "lineage": card.get("lineage"),
+            "model_path": dg.MetadataValue.path(str(model_store.version_dir(card["version"]))),
+            "model_data_window": f"{window['first_day']}..{window['last_day']}",
+            "refit": refit,
+            "refit_reason": reason,
+            "data_window": f"{sample.first_day}..{sample.last_day}",
+            "customers": sample.customers,
+            **{name: round(value, 3) for name, value in seconds.items()},
+        },
+        data_version=dg.DataVersion(card["version"]),
+    )
+
+
+def _kept_card(
+    model_store: ModelStore, decision: RefitDecision, current: str | None, version: str
+) -> tuple[dict[str, Any], str]:
+    """The card of the model kept (the current one, or the existing fit of this very data) and
+    why it is kept; that version becomes current."""
+    # Versions are never overwritten: a fit of the same data and settings would be this one.
+    kept = version if decision.refit else current
+    reason = decision.reason
+    if decision.refit:
+        reason += f", but version {kept} already holds a fit of this data and these settings"
+    if kept != current:
+        model_store.restore(kept)
+    return model_store.load_card(kept), reason
+
+
+def _choose_k(config: SegmentationModelConfig, sample: FitSample) -> tuple[pd.DataFrame, int]:
+    """The per-K evidence on the sweep customers, and the K it (or the config) chooses."""
+    from segmentation_pipeline.lib.model.k_selection import chosen_k, sweep_k
+
+    k_table = sweep_k(
+        sample.sweep_features,
+        range(config.k_min, config.k_max + 1),
+        random_state=config.random_state,
+        silhouette_sample=config.silhouette_sample_size,
+        min_segment_share=config.min_segment_share,
+    )
+    return k_table, chosen_k(k_table, pinned=config.k)
+
+
+@dataclass(frozen=True)
+class NewFit:
+    """A refit before it is saved: the model, the per-K evidence, the segments' lineage, names
+    and sizes on the fitted customers."""
+
+    model: Any
+    k_table: pd.DataFrame
+    alignment: Any
+    names: dict[int, str]
+    sizes: pd.Series
+    k_sweep_seconds: float
+
+
+def _fit_card(
+    config: SegmentationModelConfig,
+    sample: FitSample,
+    fit: NewFit,
+    decision: RefitDecision,
+    version: str,
+) -> dict[str, Any]:
+    """The model card of a new fit: what it was fitted on, how K was chosen, its segments."""
+    from segmentation_pipeline.lib.model.k_selection import K_RULE, separation
+    from segmentation_pipeline.lib.model.training import used_features
+
+    preprocess = fit.model.pipeline["preprocess"]
     return {
-        "model_version": card["version"],
-        "k": card["k"],
-        "k_selection": markdown_table(
-            k_table.reindex(columns=K_TABLE_SHOWN), max_rows=len(k_table)
-        ),
-        "separation": card.get("separation"),
-        "k_selection_plot": plot_metadata(k_selection_plot(k_table)),
-        "segment_sizes": card["segment_sizes"],
-        "segment_names": card["segment_names"],
-        "lineage": card.get("lineage"),
-        "model_path": dg.MetadataValue.path(folder),
-        "model_data_window": f"{window['first_day']}..{window['last_day']}",
+        "version": version,
+        "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "refit_reason": decision.reason,
+        "k": fit.model.k,
+        "k_chosen_by": "config" if config.k else K_RULE,
+        "k_table": fit.k_table.round(6).to_dict(orient="records"),
+        "separation": separation(fit.k_table, fit.model.k),
+        # The columns the model uses: every candidate that varies in the training data.
+        "features": used_features(preprocess),
+        "feature_weights": preprocess.transformer_weights,
+        "candidate_features": list(MODEL_FEATURES),
+        "rows": len(sample.features),
+        "fit_sample": sample.card(),
+        "data_window": {
+            "first_day": sample.first_day.isoformat(),
+            "last_day": sample.last_day.isoformat(),
+        },
+        "segment_sizes": {str(segment): int(count) for segment, count in fit.sizes.items()},
+        "segment_names": {str(segment): name for segment, name in fit.names.items()},
+        "lineage": fit.alignment.card(),
+        "next_segment_id": fit.alignment.next_segment_id,
+        "config": config.model_dump(),
+        "libraries": {name: package_metadata.version(name) for name in LIBRARIES},
     }
+
+
+def _fit(
+    config: SegmentationModelConfig,
+    sample: FitSample,
+    model_store: ModelStore,
+    previous_card: dict[str, Any] | None,
+) -> NewFit:
+    """Choose K, fit, and carry segment ids and names over from the previous model."""
+    # scikit-learn is imported here, not at module load, to keep the code location quick to load.
+    from segmentation_pipeline.lib.model.alignment import (
+        align_to_previous,
+        carry_over_names,
+        first_alignment,
+    )
+    from segmentation_pipeline.lib.model.training import fit_model
+
+    started = time.perf_counter()
+    k_table, k = _choose_k(config, sample)
+    k_sweep_seconds = time.perf_counter() - started
+    features = sample.features
+    model = fit_model(features, k, config.random_state)
+    if previous_card is None:
+        alignment = first_alignment(model)
+    else:
+        previous_model, _ = model_store.load(previous_card["version"])
+        model, alignment = align_to_previous(model, features, previous_model, previous_card)
+    members = features.assign(segment_id=model.assign(features)[0])
+    names = carry_over_names(
+        name_segments(members, profile_segments(members)),
+        previous_card["segment_names"] if previous_card else {},
+        alignment,
+    )
+    sizes = members["segment_id"].value_counts().sort_index()
+    return NewFit(model, k_table, alignment, names, sizes, k_sweep_seconds)
 
 
 @dg.asset(
@@ -167,98 +316,18 @@ def segmentation_model(
     """
     started = time.perf_counter()
     sample = read_fit_sample(warehouse, config.max_fit_customers, config.random_state)
-    features, first_day, last_day = sample.features, sample.first_day, sample.last_day
     current = model_store.current_version_or_none()
     previous_card = model_store.load_card(current) if current else None
-    decision = decide_refit(config, previous_card, last_day)
-    version = f"{last_day:%Y%m%d}-{features_fingerprint(features, config)[:10]}"
+    decision = decide_refit(config, previous_card, sample.last_day)
+    version = f"{sample.last_day:%Y%m%d}-{features_fingerprint(sample.features, config)[:10]}"
     if not decision.refit or model_store.has_version(version):
-        # Versions are never overwritten: a fit of the same data and settings would be this one.
-        kept = version if decision.refit else current
-        reason = decision.reason
-        if decision.refit:
-            reason += f", but version {kept} already holds a fit of this data and these settings"
-        if kept != current:
-            model_store.restore(kept)
-        card = model_store.load_card(kept)
-        context.log.info(f"Model {kept} kept: {reason}")
-        return dg.MaterializeResult(
-            metadata={
-                **_model_metadata(card, str(model_store.version_dir(kept))),
-                "refit": False,
-                "refit_reason": reason,
-                "data_window": f"{first_day}..{last_day}",
-                "customers": sample.customers,
-                "seconds": round(time.perf_counter() - started, 3),
-            },
-            data_version=dg.DataVersion(kept),
-        )
-
-    # scikit-learn is imported here, not at module load, to keep the code location quick to load.
-    from segmentation_pipeline.lib.model.alignment import (
-        align_to_previous,
-        carry_over_names,
-        first_alignment,
-    )
-    from segmentation_pipeline.lib.model.k_selection import K_RULE, chosen_k, separation, sweep_k
-    from segmentation_pipeline.lib.model.training import fit_model, used_features
-
-    k_table = sweep_k(
-        sample.sweep_features,
-        range(config.k_min, config.k_max + 1),
-        random_state=config.random_state,
-        silhouette_sample=config.silhouette_sample_size,
-        min_segment_share=config.min_segment_share,
-    )
-    k = chosen_k(k_table, pinned=config.k)
-    swept = time.perf_counter()
-    model = fit_model(features, k, config.random_state)
-    if previous_card is None:
-        alignment = first_alignment(model)
-    else:
-        previous_model, _ = model_store.load(previous_card["version"])
-        model, alignment = align_to_previous(model, features, previous_model, previous_card)
-    segment_ids, _ = model.assign(features)
-    members = features.assign(segment_id=segment_ids)
-    names = carry_over_names(
-        name_segments(members, profile_segments(members)),
-        previous_card["segment_names"] if previous_card else {},
-        alignment,
-    )
-    sizes = pd.Series(segment_ids).value_counts().sort_index()
-    card = {
-        "version": version,
-        "fitted_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "refit_reason": decision.reason,
-        "k": k,
-        "k_chosen_by": "config" if config.k else K_RULE,
-        "k_table": k_table.round(6).to_dict(orient="records"),
-        "separation": separation(k_table, k),
-        # The columns the model uses: every candidate that varies in the training data.
-        "features": used_features(model.pipeline["preprocess"]),
-        "feature_weights": model.pipeline["preprocess"].transformer_weights,
-        "candidate_features": list(MODEL_FEATURES),
-        "rows": len(features),
-        "fit_sample": sample.card(),
-        "data_window": {"first_day": first_day.isoformat(), "last_day": last_day.isoformat()},
-        "segment_sizes": {str(segment): int(count) for segment, count in sizes.items()},
-        "segment_names": {str(segment): name for segment, name in names.items()},
-        "lineage": alignment.card(),
-        "next_segment_id": alignment.next_segment_id,
-        "config": config.model_dump(),
-        "libraries": {name: package_metadata.version(name) for name in LIBRARIES},
-    }
-    folder = model_store.save(version, model, card)
-    context.log.info(f"Model {version} with K={k} saved to {folder} ({decision.reason})")
-    return dg.MaterializeResult(
-        metadata={
-            **_model_metadata(card, str(folder)),
-            "refit": True,
-            "refit_reason": decision.reason,
-            "data_window": f"{first_day}..{last_day}",
-            "customers": sample.customers,
-            "k_sweep_seconds": round(swept - started, 3),
-            "seconds": round(time.perf_counter() - started, 3),
-        },
-        data_version=dg.DataVersion(version),
-    )
+        card, reason = _kept_card(model_store, decision, current, version)
+        context.log.info(f"Model {card['version']} kept: {reason}")
+        seconds = {"seconds": time.perf_counter() - started}
+        return _model_result(model_store, card, sample, reason, refit=False, seconds=seconds)
+    fit = _fit(config, sample, model_store, previous_card)
+    card = _fit_card(config, sample, fit, decision, version)
+    folder = model_store.save(version, fit.model, card)
+    context.log.info(f"Model {version} with K={card['k']} saved to {folder} ({decision.reason})")
+    seconds = {"k_sweep_seconds": fit.k_sweep_seconds, "seconds": time.perf_counter() - started}
+    return _model_result(model_store, card, sample, decision.reason, refit=True, seconds=seconds)

@@ -1,9 +1,9 @@
 """The `segment_stability` check: are the current model's segments reproducible, or noise?
 
 Subsample refits (see `model/stability.py`) give the adjusted Rand index overall and each
-segment's Jaccard similarity. The check passes when the mean Jaccard over segments is at least
-0.75 (stable in Hennig's bands: below 0.6 unstable, 0.6-0.75 doubtful, from 0.75 stable, from
-0.85 highly stable); otherwise it warns.
+segment's Jaccard similarity. The check passes when the mean Jaccard over segments is stable
+in Hennig's bands (`model/stability.py`: unstable, doubtful, stable, highly stable); otherwise
+it warns.
 
 The figures belong to a model version AND the data it was measured on: a kept model scores new
 data every night, and its segments may hold on the data it was fitted on and dissolve on today's.
@@ -21,6 +21,13 @@ from segmentation_pipeline.defs.metadata import markdown_table, plot_metadata
 from segmentation_pipeline.defs.model.assets import segmentation_model
 from segmentation_pipeline.defs.resources import ModelStore, Warehouse
 from segmentation_pipeline.lib.model.sampling import read_fit_sample_of
+from segmentation_pipeline.lib.model.spec import STABILITY_SUBSAMPLES
+from segmentation_pipeline.lib.model.stability import (
+    JACCARD_BAND_FLOORS,
+    STABLE_MEAN_JACCARD,
+    Stability,
+    jaccard_band,
+)
 from segmentation_pipeline.lib.model.stability_key import stability_data_key, stability_file
 from segmentation_pipeline.lib.plots import stability_plot
 from segmentation_pipeline.settings import WAREHOUSE_POOL
@@ -32,20 +39,15 @@ from segmentation_pipeline.settings import WAREHOUSE_POOL
     asset=segmentation_model,
     blocking=True,
     pool=WAREHOUSE_POOL,
-    description="WARN unless the mean Jaccard over 20 subsample refits on today's data is >= 0.75 "
-    "(clusterboot).",
+    description=f"WARN unless the mean Jaccard over {STABILITY_SUBSAMPLES} subsample refits on "
+    f"today's data is >= {STABLE_MEAN_JACCARD} (clusterboot).",
 )
 def segment_stability(
     context: dg.AssetCheckExecutionContext, warehouse: Warehouse, model_store: ModelStore
 ) -> dg.AssetCheckResult:
     """Subsample stability of the current model on today's data: ARI and Jaccard per segment."""
     # scikit-learn is imported here, not at module load, to keep the code location quick to load.
-    from segmentation_pipeline.lib.model.stability import (
-        STABLE_MEAN_JACCARD,
-        Stability,
-        jaccard_band,
-        subsample_stability,
-    )
+    from segmentation_pipeline.lib.model.stability import subsample_stability
 
     started = time.perf_counter()
     model, card = model_store.load()
@@ -85,7 +87,9 @@ def segment_stability(
             "min_ari": min(stability.ari),
             "segments_below_stable": [int(segment) for segment in weak],
             "per_segment": markdown_table(per_segment, max_rows=len(per_segment)),
-            "stability_plot": plot_metadata(stability_plot(per_segment, stability.ari)),
+            "stability_plot": plot_metadata(
+                stability_plot(per_segment, stability.ari, JACCARD_BAND_FLOORS)
+            ),
             "subsamples": stability.subsamples,
             "subsample_fraction": stability.fraction,
             "kmeans_restarts": stability.restarts,

@@ -2,6 +2,7 @@
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -14,6 +15,7 @@ from segmentation_pipeline.lib.model.sampling import sampled_customers_sql
 from segmentation_pipeline.lib.model.spec import DEMOGRAPHIC_FEATURES
 from segmentation_pipeline.lib.plots import (
     PROJECTION_CUSTOMERS,
+    Plot,
     demographic_mix_plot,
     profile_heatmap_plot,
     projection_plot,
@@ -34,6 +36,23 @@ from segmentation_pipeline.settings import (
     WAREHOUSE_POOL,
     get_settings,
 )
+
+
+def draw_projection(warehouse: Warehouse, model: Any, card: dict[str, Any]) -> Plot:
+    """The model-space projection (PCA) of a seeded sample of customers, by their segment."""
+    # scikit-learn is imported here, not at module load, to keep the code location quick to load.
+    from segmentation_pipeline.lib.model.training import model_inputs
+
+    sampled = sampled_customers_sql(PROJECTION_CUSTOMERS, card["config"]["random_state"])
+    shown = warehouse.read_df(
+        f"SELECT sampled.*, segments.segment_id FROM ({sampled}) AS sampled "
+        f"JOIN {CUSTOMER_SEGMENTS_TABLE} AS segments USING (user_id) ORDER BY user_id"
+    )
+    return projection_plot(
+        model.pipeline["preprocess"].transform(model_inputs(shown)),
+        shown["segment_id"].to_numpy(),
+        card["config"]["random_state"],
+    )
 
 
 @dg.asset(
@@ -60,9 +79,6 @@ def customer_segments(
     transaction the scoring is recorded as its data day's rows of `marts.segment_history`
     (replacing an earlier scoring of that day; see `segments/history.py`).
     """
-    # scikit-learn is imported here, not at module load, to keep the code location quick to load.
-    from segmentation_pipeline.lib.model.training import model_inputs
-
     started = time.perf_counter()
     model, card = model_store.load()
     # Nearest centroid in SQL over every customer (`segments/scoring.py`), by user_id.
@@ -92,14 +108,7 @@ def customer_segments(
         as_of_day, history_days = current_day(con), len(scored_days(con))
     sizes = segments.groupby(["segment_id", "segment_name"]).size().rename("customers")
     context.log.info(f"{len(segments)} customers scored with model {card['version']}")
-    shown = warehouse.read_df(
-        sampled_customers_sql(PROJECTION_CUSTOMERS, card["config"]["random_state"])
-    )
-    projection = projection_plot(
-        model.pipeline["preprocess"].transform(model_inputs(shown)),
-        scores.set_index("user_id").loc[shown["user_id"], "segment_id"].to_numpy(),
-        card["config"]["random_state"],
-    )
+    projection = draw_projection(warehouse, model, card)
     return dg.MaterializeResult(
         metadata={
             **metadata,

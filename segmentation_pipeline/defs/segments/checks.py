@@ -7,8 +7,11 @@ import dagster as dg
 from segmentation_pipeline.defs.check_results import check_result
 from segmentation_pipeline.defs.resources import ModelStore, Warehouse
 from segmentation_pipeline.defs.segments.assets import customer_segments
+from segmentation_pipeline.lib.quality.sampled_validation import (
+    GE_SAMPLE_CUSTOMERS,
+    validate_relation,
+)
 from segmentation_pipeline.lib.quality.suites import customer_segments_suite
-from segmentation_pipeline.lib.quality.validation import validate_frame
 from segmentation_pipeline.settings import (
     CUSTOMER_FEATURES_TABLE,
     CUSTOMER_SEGMENTS_TABLE,
@@ -25,20 +28,23 @@ from segmentation_pipeline.settings import (
 def customer_segments_contract(
     warehouse: Warehouse, model_store: ModelStore
 ) -> dg.AssetCheckResult:
-    """Validate `marts.customer_segments` against `marts.customer_features` and the model's K."""
+    """Validate `marts.customer_segments` against `marts.customer_features` and the model's K
+    (GE on at most GE_SAMPLE_CUSTOMERS customers, exact counts in the engine over all)."""
     started = time.perf_counter()
-    frame = warehouse.read_df(f"SELECT * FROM {CUSTOMER_SEGMENTS_TABLE}")
-    (customers,) = warehouse.read_df(
-        f"SELECT count(*) AS customers FROM {CUSTOMER_FEATURES_TABLE}"
-    )["customers"]
     card = model_store.load_card()
-    outcome = validate_frame(
-        frame,
-        "customer_segments",
-        lambda: customer_segments_suite(
-            list(frame.columns), int(customers), sorted(map(int, card["segment_names"]))
-        ),
-    )
+    relation = f"SELECT * FROM {CUSTOMER_SEGMENTS_TABLE}"
+    with warehouse.connect() as con:
+        (customers,) = con.execute(f"SELECT count(*) FROM {CUSTOMER_FEATURES_TABLE}").fetchone()
+        columns = [name for (name, *_) in con.execute(f"DESCRIBE {relation}").fetchall()]
+        outcome = validate_relation(
+            con,
+            relation,
+            "customer_segments",
+            customer_segments_suite(
+                columns, int(customers), sorted(map(int, card["segment_names"]))
+            ),
+            GE_SAMPLE_CUSTOMERS,
+        )
     return check_result(
         outcome,
         {

@@ -10,6 +10,7 @@ from segmentation_pipeline.lib.plots import feature_drift_plot, segment_drift_pl
 from segmentation_pipeline.lib.segments.drift import (
     CHANGED_SEGMENT_LIMIT,
     FIRST_DAY,
+    PSI_MODERATE,
     PSI_SIGNIFICANT,
     measure_feature_drift,
     measure_segment_drift,
@@ -33,8 +34,8 @@ def _first_day(current: pd.DataFrame) -> dg.AssetCheckResult:
     asset=customer_segments,
     blocking=True,
     pool=WAREHOUSE_POOL,
-    description="WARN when segment shares drift (PSI > 0.25) or > 20% of customers change segment "
-    "since the previous data day.",
+    description=f"WARN when segment shares drift (PSI > {PSI_SIGNIFICANT}) or > "
+    f"{CHANGED_SEGMENT_LIMIT:.0%} of customers change segment since the previous data day.",
 )
 def segment_drift(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Compare the latest scoring's segments with the previous data day's."""
@@ -73,8 +74,8 @@ def segment_drift(warehouse: Warehouse) -> dg.AssetCheckResult:
     asset=customer_segments,
     blocking=True,
     pool=WAREHOUSE_POOL,
-    description="WARN when a key feature's distribution drifts (PSI > 0.25) since the previous "
-    "data day.",
+    description=f"WARN when a key feature's distribution drifts (PSI > {PSI_SIGNIFICANT}) since "
+    "the previous data day.",
 )
 def feature_drift(warehouse: Warehouse) -> dg.AssetCheckResult:
     """Compare the distribution of the key features customers were scored on with the previous
@@ -99,6 +100,6 @@ def feature_drift(warehouse: Warehouse) -> dg.AssetCheckResult:
             "max_psi": float(table["psi"].max()),
             "features_drifted": drifted,
             "psi": markdown_table(table, max_rows=len(table)),
-            "psi_plot": plot_metadata(feature_drift_plot(table)),
+            "psi_plot": plot_metadata(feature_drift_plot(table, PSI_MODERATE, PSI_SIGNIFICANT)),
         },
     )

@@ -1,7 +1,8 @@
 -- One row per customer over every loaded day: demographics plus purchasing behaviour.
 -- Plain SQL (window functions, CASE, aggregates) so any warehouse engine can run it.
--- The two category placeholders in braces expand to one spend-share column per product
--- category (the share of the customer's spend in that category; they sum to 1).
+-- The category placeholders in braces expand to one spend-share column per product category
+-- (the share of the customer's spend in that category; they sum to 1), and to the count of
+-- categories with spend.
 WITH demographic_votes AS (
     -- Demographics should be constant per customer; when rows disagree, the combination seen
     -- on most rows wins, ties going to the most recent day, and the customer is flagged.
@@ -32,11 +33,6 @@ product_pairs AS (
     FROM (SELECT DISTINCT User_ID, Product_ID FROM raw.transactions) AS pairs
     GROUP BY User_ID
 ),
-category_pairs AS (
-    SELECT User_ID, count(*) AS distinct_categories
-    FROM (SELECT DISTINCT User_ID, Product_Category FROM raw.transactions) AS pairs
-    GROUP BY User_ID
-),
 day_pairs AS (
     SELECT User_ID, count(*) AS active_days
     FROM (SELECT DISTINCT User_ID, transaction_date FROM raw.transactions) AS pairs
@@ -55,11 +51,13 @@ totals AS (
     GROUP BY User_ID
 ),
 behaviour AS (
-    SELECT totals.*, product_pairs.distinct_products, category_pairs.distinct_categories,
+    -- Categories bought: those with spend (every valid row has Purchase >= 1), read from the
+    -- category spend totals instead of a third distinct-pairs pass over every row.
+    SELECT totals.*, product_pairs.distinct_products,
+        CAST({categories_with_spend} AS BIGINT) AS distinct_categories,
         day_pairs.active_days
     FROM totals
     JOIN product_pairs ON product_pairs.User_ID = totals.User_ID
-    JOIN category_pairs ON category_pairs.User_ID = totals.User_ID
     JOIN day_pairs ON day_pairs.User_ID = totals.User_ID
 )
 SELECT

@@ -25,6 +25,11 @@ def customer_features_sql() -> str:
         for category in PRODUCT_CATEGORIES
     )
     columns = ", ".join(f"behaviour.{column}" for column in CATEGORY_SHARE_COLUMNS)
-    return template.replace("{category_spend_shares}", shares).replace(
-        "{category_share_columns}", columns
+    bought = " + ".join(
+        f"CASE WHEN totals.{column} > 0 THEN 1 ELSE 0 END" for column in CATEGORY_SHARE_COLUMNS
+    )
+    return (
+        template.replace("{category_spend_shares}", shares)
+        .replace("{category_share_columns}", columns)
+        .replace("{categories_with_spend}", bought)
     )

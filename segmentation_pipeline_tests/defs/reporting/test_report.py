@@ -62,3 +62,23 @@ def test_text_from_the_data_is_escaped(
     sections = parse_report(materialised)
     assert f"Segment 0: {name}" in sections["recommended-actions"]["text"]
     assert name in sections["sizes"]["text"]  # the sizes table, escaped by pandas
+
+
+def test_report_reuses_the_plots_of_its_run_and_draws_the_others(
+    materialised: Settings, instance: dg.DagsterInstance
+) -> None:
+    """With the profiles in the same run, their three plots are taken from its metadata; the
+    report alone (nothing drawn in its run) draws every figure itself, as valid PNGs."""
+    job = defs.resolve_job_def("segmentation_job")
+    for assets, reused in ((["segment_profiles", "segment_report"], 3), (["segment_report"], 0)):
+        result = job.execute_in_process(
+            instance=instance, asset_selection=[dg.AssetKey(asset) for asset in assets]
+        )
+        assert result.success
+        (report,) = result.asset_materializations_for_node("segment_report")
+        assert report.metadata["images_reused"].value == reused
+        assert report.metadata["images"].value == 6
+        sections = parse_report(materialised)
+        for anchor in ["k-selection", "sizes", "profile-heatmap", "projection", "demographics"]:
+            assert len(sections[anchor]["images"]) == 1, anchor
+        assert_pngs([source for section in sections.values() for source in section["images"]])
