@@ -5,7 +5,9 @@ the model sees: the basket (spend mix over product categories), the volume (tran
 customer and ticket) and the demographics. Everything else is drawn at random from the seed, so
 that a rule tuned on one draw has to hold on the next: how many product categories the retailer
 uses, which ones each archetype favours and how strongly, archetype sizes, demographic profiles,
-the number of customers, transactions per customer and days.
+the number of customers, transactions per customer and days. `random_scenario` draws the
+scenario itself too (how many archetypes, which families differ, basket style, imbalance,
+overlap, sizes), for the study of the K rule (`benchmarks/k_rule_study.py`).
 
 `write_planted` lands one CSV per day in the contract's format (`SOURCE_COLUMNS`, a header row)
 and writes `truth.csv` (user_id, archetype) beside the landing folder.
