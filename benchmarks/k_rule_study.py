@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -187,6 +187,17 @@ def all_draws(cache: Path, seeds: int, random_draws: int) -> list[Draw]:
         (name, name, scenario, seed)
         for seed in range(1, seeds + 1)
         for name, scenario in SCENARIOS.items()
+    ]
+    # Spread baskets with 3 and 6 archetypes too: the shape of issue #8's example.
+    jobs += [
+        (
+            f"spread_basket_{k}",
+            "spread_basket",
+            replace(SCENARIOS["spread_basket_4"], archetypes=k),
+            seed,
+        )
+        for k in (3, 6)
+        for seed in range(1, seeds + 1)
     ]
     jobs += [
         (f"random_{seed}", "random", random_scenario(seed), seed)
@@ -363,7 +374,7 @@ def median_of(*rules: Callable[[pd.DataFrame], int]) -> Callable[[pd.DataFrame],
 
 
 def silhouette_with(
-    step: float = 0.0, tolerance: float = 0.0, pick: str = "largest"
+    step: float = 0.0, tolerance: float = 0.0, pick: str = "largest", of_best: float = 0.0
 ) -> Callable[[pd.DataFrame], int]:
     """Silhouette among eligible K whose step in gap gain over K - 1 is at least `step`; K
     within `tolerance` of the best silhouette tie, the largest (or smallest) K wins."""
@@ -373,7 +384,9 @@ def silhouette_with(
         if one_cloud(table):
             return knee(table)
         steps = gap_increments(criteria).reindex(table["k"]).to_numpy()
+        gains = (table["gap"] - table["gap"].iloc[0]).to_numpy()
         mask = table["eligible"].to_numpy() & (np.nan_to_num(steps, nan=-1) >= step)
+        mask &= gains >= of_best * gains[table["actionable"].to_numpy()].max(initial=0.0)
         frame = table[mask] if mask.any() else pool(table)
         best = frame["silhouette"].max()
         ties = frame.loc[frame["silhouette"] >= best - tolerance, "k"]
@@ -402,6 +415,12 @@ RULES: dict[str, Callable[[pd.DataFrame], int]] = {
         for c in (0.01, 0.02)
     },
     **{f"silhouette, gap step >= {c}": silhouette_with(c) for c in (0.01, 0.02, 0.03)},
+    **{
+        f"silhouette within 0.01, gap step >= 0.02, gain >= {f} x best": silhouette_with(
+            0.02, 0.01, of_best=f
+        )
+        for f in (0.4, 0.5, 0.6, 0.7)
+    },
     **{f"silhouette within {t}, largest K": silhouette_with(0, t) for t in (0.005, 0.01)},
     # The rule before, its indices alone, and what the literature offers.
     "median vote (before)": median_vote,

@@ -23,14 +23,15 @@ of K is gap(K) - gap(1), how much more K segments tighten customers than they wo
    the inertia curve, which moves little from night to night (see `choose`), and the check
    `segment_separation` warns (`separation`).
 
-Why this rule, by evidence (`benchmarks/k_rule_study.py`, the README gives the table): on 84
-planted data sets (every scenario of `sample/planted.py` x 4 seeds and 48 random scenarios:
-2-9 archetypes differing in random families, spread or focused baskets, 300-6,000 customers,
-imbalance, overlap), among the 47 whose truth K-Means can recover at the true K, this rule found
-the true K in 35, the previous median vote of silhouette, Calinski-Harabasz and Davies-Bouldin
-in 30, silhouette alone 32, prediction strength (Tibshirani and Walther) 26-28, bootstrap
-stability thresholds 17-22, and the gap statistic's own 1-SE rule 12 (it stops at K = 1 when
-K = 2 splits nothing, or runs on while within-group shapes are not uniform).
+Why this rule, by evidence (`benchmarks/k_rule_study.py`, the README gives the table): on 96
+planted data sets (every scenario of `sample/planted.py` x 4 seeds, spread baskets with 3 and 6
+archetypes, and 48 random scenarios: 2-9 archetypes differing in random families, spread or
+focused baskets, 300-6,000 customers, imbalance, overlap), among the 59 whose truth K-Means can
+recover at the true K, this rule found the true K in 45, the previous median vote of
+silhouette, Calinski-Harabasz and Davies-Bouldin in 34, silhouette alone 39, prediction
+strength (Tibshirani and Walther) 34-37, bootstrap stability thresholds 9-31, and the gap
+statistic's own 1-SE rule 12-18 (it stops at K = 1 when K = 2 splits nothing, or runs on while
+groups are not uniform inside).
 Calinski-Harabasz and Davies-Bouldin stay in the per-K table as cross-checks.
 
 With one customer, or customers all alike, K is 1. Cost is bounded: the sweep runs on a seeded

@@ -73,6 +73,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("separated_8", 8, customers=(2400, 3600)),
         Scenario("imbalanced_5", 5, smallest_share=0.04, customers=(2400, 3600)),
         Scenario("basket_only_4", 4, differ_in=("basket",)),
+        # Each archetype its own mix over all 20 categories (none dominant), plus demographics
+        # and volume: the shape of issue #8's example.
+        Scenario("spread_basket_4", 4, basket_style="spread", categories=(20, 20)),
         Scenario("demographics_volume_only_4", 4, differ_in=("volume", "demographics")),
         Scenario("moderate_overlap_4", 4, separation=0.5),
         Scenario("no_structure", 1),
