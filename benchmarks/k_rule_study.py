@@ -416,10 +416,10 @@ RULES: dict[str, Callable[[pd.DataFrame], int]] = {
     },
     **{f"silhouette, gap step >= {c}": silhouette_with(c) for c in (0.01, 0.02, 0.03)},
     **{
-        f"silhouette within 0.01, gap step >= 0.02, gain >= {f} x best": silhouette_with(
-            0.02, 0.01, of_best=f
+        f"silhouette within 0.005, gap step >= 0.02, gain >= {f} x best": silhouette_with(
+            0.02, 0.005, of_best=f
         )
-        for f in (0.4, 0.5, 0.6, 0.7)
+        for f in (0.4, 0.5)
     },
     **{f"silhouette within {t}, largest K": silhouette_with(0, t) for t in (0.005, 0.01)},
     # The rule before, its indices alone, and what the literature offers.

@@ -49,7 +49,7 @@ from segmentation_pipeline.model.spec import KMEANS_RESTARTS
 from segmentation_pipeline.model.training import build_preprocessor, kmeans, model_inputs
 
 K_RULE = (
-    "highest silhouette (ties within 0.01: the largest K) among K whose smallest segment is "
+    "highest silhouette (ties within 0.005: the largest K) among K whose smallest segment is "
     "actionable and whose gap gain beats its standard error and the previous K's by 0.02"
 )
 SWEEP_SAMPLE = 2000
@@ -62,7 +62,7 @@ REFERENCE_RESTARTS = 2
 MIN_GAP_GAIN = 0.075
 # Each eligible K must add this much gap gain to the previous swept K (see the docstring).
 MIN_GAP_STEP = 0.02
-SILHOUETTE_TIE = 0.01
+SILHOUETTE_TIE = 0.005
 # Validity indices of each K > 1 in the per-K table (the rule uses the silhouette).
 VALIDITY_INDICES = ("calinski_harabasz", "davies_bouldin", "silhouette")
 
