@@ -1,13 +1,15 @@
 """Which K rule finds the planted number of archetypes? The evidence behind `model/k_selection.py`.
 
-For each draw (every scenario of `sample/planted.py` x several seeds, plus scenarios drawn at
-random by `random_scenario`: 2-9 archetypes, random families, spread or focused baskets, 300-6,000
-customers, few or many transactions, imbalance, overlap), this script
-1. computes the product's features with its own feature SQL (`customer_features_sql`, on an
-   in-memory DuckDB holding the landed rows as `raw.transactions`), the model's matrix with its
-   own `build_preprocessor`, and the sweep's sample as `sweep_k` draws it;
-2. fits K-Means for K = 1..10 the way `sweep_k` does and records every candidate criterion
-   (the product's `criteria_for_k`), plus the truth; cached per draw in --cache;
+For each draw (every scenario of `sample/planted.py` x several seeds, spread baskets with 3 and
+6 archetypes, plus scenarios drawn at random by `random_scenario`: 2-9 archetypes, random
+families, spread or focused baskets, 300-6,000 customers, few or many transactions, imbalance,
+overlap), this script
+1. computes the product's features with its own feature SQL (`planted_features`: the feature
+   SQL on an in-memory DuckDB holding the landed rows as `raw.transactions`), the model's matrix
+   with its own `build_preprocessor`, and the sweep's sample as `sweep_k` draws it;
+2. fits K-Means for K = 1..10 as `sweep_k` does and records every candidate criterion (indices,
+   gap statistic against uniform and permutation references, bootstrap stability, prediction
+   strength), plus the truth; cached per draw in --cache;
 3. applies each candidate rule to every draw and prints, per rule: exact-K hits, mean ARI of
    the sweep's partition at the rule's K against the truth, and the misses by kind of scenario.
 
