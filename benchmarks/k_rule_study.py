@@ -4,9 +4,9 @@ For each draw (every scenario of `sample/planted.py` x several seeds, spread bas
 6 archetypes, plus scenarios drawn at random by `random_scenario`: 2-9 archetypes, random
 families, spread or focused baskets, 300-6,000 customers, few or many transactions, imbalance,
 overlap), this script
-1. computes the product's features with its own feature SQL (`planted_features`: the feature
-   SQL on an in-memory DuckDB holding the landed rows as `raw.transactions`), the model's matrix
-   with its own `build_preprocessor`, and the sweep's sample as `sweep_k` draws it;
+1. computes the product's features with its own feature SQL (`customer_features_of`: the
+   feature SQL on an in-memory DuckDB holding the landed rows as `raw.transactions`), the
+   model's matrix with its own `build_preprocessor`, and the sweep's sample as `sweep_k` does;
 2. fits K-Means for K = 1..10 as `sweep_k` does and records every candidate criterion (indices,
    gap statistic against uniform and permutation references, bootstrap stability, prediction
    strength), plus the truth; cached per draw in --cache;
@@ -37,12 +37,14 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
+from segmentation_pipeline.features.sql import customer_features_of
 from segmentation_pipeline.model import k_selection
 from segmentation_pipeline.model.training import build_preprocessor, kmeans, model_inputs
 from segmentation_pipeline.sample.planted import (
     SCENARIOS,
     Scenario,
-    planted_features,
+    dated,
+    planted_transactions,
     random_scenario,
 )
 from segmentation_pipeline.settings import K_MAX, MIN_SEGMENT_SHARE, RANDOM_STATE
@@ -166,7 +168,8 @@ def compute_draw(name: str, kind: str, scenario: Scenario, seed: int, cache: Pat
     path = cache / f"{name}-{seed}.pkl"
     if path.exists():
         return pd.read_pickle(path)
-    features, truth = planted_features(scenario, seed)
+    rows, truth = planted_transactions(scenario, seed)
+    features = customer_features_of(dated(rows))
     # As `sweep_k`: customers in user_id order, the preprocessor fitted on all, then a sample.
     features = features.sort_values("user_id", kind="stable").reset_index(drop=True)
     preprocessor = build_preprocessor(features)

@@ -260,26 +260,9 @@ def planted_transactions(scenario: Scenario, seed: int) -> tuple[pd.DataFrame, p
     return rows[[*SOURCE_COLUMNS, "day"]], truth
 
 
-def planted_features(scenario: Scenario, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(`marts.customer_features` rows, truth) of one draw, by the product's feature SQL on an
-    in-memory DuckDB holding the rows as `raw.transactions`: the model's input without a run."""
-    import duckdb
-
-    from segmentation_pipeline.features.sql import customer_features_sql
-    from segmentation_pipeline.ingest.contract import RAW_COLUMN_TYPES
-
-    rows, truth = planted_transactions(scenario, seed)
-    casts = ", ".join(
-        f"CAST({column} AS {kind}) AS {column}" for column, kind in RAW_COLUMN_TYPES.items()
-    )
-    with duckdb.connect() as con:
-        con.execute("CREATE SCHEMA raw")
-        con.register("landed", rows)
-        con.execute(
-            f"CREATE TABLE raw.transactions AS SELECT {casts}, "
-            f"DATE '{FIRST_DAY}' + CAST(day AS INTEGER) AS transaction_date FROM landed"
-        )
-        return con.execute(customer_features_sql()).df(), truth
+def dated(rows: pd.DataFrame, first_day: date = FIRST_DAY) -> pd.DataFrame:
+    """The rows with their `transaction_date` (day offset `day` after `first_day`)."""
+    return rows.assign(transaction_date=pd.Timestamp(first_day) + pd.to_timedelta(rows["day"], "D"))
 
 
 def write_landing(rows: pd.DataFrame, landing_dir: Path, first_day: date = FIRST_DAY) -> list[Path]:

@@ -2,14 +2,21 @@
 
 import pytest
 
+from segmentation_pipeline.features.sql import customer_features_of
 from segmentation_pipeline.model.k_selection import MIN_GAP_STEP, chosen_k, sweep_k
-from segmentation_pipeline.sample.planted import SCENARIOS, planted_features
+from segmentation_pipeline.sample.planted import SCENARIOS, dated, planted_transactions
 from segmentation_pipeline.settings import MIN_SEGMENT_SHARE, RANDOM_STATE, SILHOUETTE_SAMPLE_SIZE
 
 
 def sweep(name: str, seed: int):
-    features, _ = planted_features(SCENARIOS[name], seed)
-    return sweep_k(features, range(2, 11), RANDOM_STATE, SILHOUETTE_SAMPLE_SIZE, MIN_SEGMENT_SHARE)
+    rows, _ = planted_transactions(SCENARIOS[name], seed)
+    return sweep_k(
+        customer_features_of(dated(rows)),
+        range(2, 11),
+        RANDOM_STATE,
+        SILHOUETTE_SAMPLE_SIZE,
+        MIN_SEGMENT_SHARE,
+    )
 
 
 # Draws the previous rule (median vote of silhouette, Calinski-Harabasz, Davies-Bouldin) got

@@ -9,12 +9,13 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from segmentation_pipeline.cli import run_pipeline
+from segmentation_pipeline.features.sql import customer_features_of
 from segmentation_pipeline.ingest.contract import ALLOWED_VALUES, INTEGER_RANGES
 from segmentation_pipeline.resources import ModelStore
 from segmentation_pipeline.sample.planted import (
     FAMILIES,
     SCENARIOS,
-    planted_features,
+    dated,
     planted_transactions,
     random_scenario,
     write_planted,
@@ -52,7 +53,8 @@ def test_random_scenarios_vary_and_plant_what_they_say() -> None:
     assert {s.basket_style for s in scenarios} == {"focused", "spread"}
     assert all(s.differ_in and set(s.differ_in) <= set(FAMILIES) for s in scenarios)
     spread = next(s for s in scenarios if s.basket_style == "spread")
-    features, truth = planted_features(replace(spread, customers=(300, 300), days=(2, 3)), seed=5)
+    rows, truth = planted_transactions(replace(spread, customers=(300, 300), days=(2, 3)), seed=5)
+    features = customer_features_of(dated(rows))
     assert truth["archetype"].nunique() == spread.archetypes
     assert set(features["user_id"]) == set(truth["user_id"])
     shares = features.filter(like="spend_share_cat_")
