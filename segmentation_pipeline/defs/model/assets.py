@@ -44,12 +44,12 @@ K_TABLE_SHOWN = [
     "silhouette",
     "gap",
     "gap_sd",
+    "gap_step",
     "smallest_segment_share",
     "beats_reference",
+    "adds_structure",
     "eligible",
-    "vote_silhouette",
-    "vote_calinski_harabasz",
-    "vote_davies_bouldin",
+    "silhouette_tie",
     "chosen",
 ]
 
@@ -306,9 +306,10 @@ def segmentation_model(
 
     On a refit, the features are chosen from the data (every category share, behaviour and
     demographic that varies, each family weighted equally; see `model/training.py`) and K is
-    chosen over `k_min..k_max`: among K whose smallest segment is actionable, the median of the
-    votes of silhouette, Calinski-Harabasz and Davies-Bouldin wins, and the gap statistic says
-    whether the segments are natural groups (check `segment_separation`); see
+    chosen over `k_min..k_max`: among K whose smallest segment is actionable and whose gap gain
+    beats a structureless reference and the previous K's, the highest silhouette wins (near
+    ties: the largest K), and the gap statistic says whether the segments are natural groups
+    (check `segment_separation`); see
     `model/k_selection.py` and the per-K table below. Pin it with config `k`. Segment ids carry
     over from the previous model (Hungarian matching of centroids, `model/alignment.py`); the
     first model numbers them by average spend (0 = highest). Same data and settings give the

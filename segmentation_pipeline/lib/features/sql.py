@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from importlib import resources
 
+import pandas as pd
+
 from segmentation_pipeline.settings import PRODUCT_CATEGORIES
 
 
@@ -33,3 +35,24 @@ def customer_features_sql() -> str:
         .replace("{category_share_columns}", columns)
         .replace("{categories_with_spend}", bought)
     )
+
+
+def customer_features_of(transactions: pd.DataFrame) -> pd.DataFrame:
+    """`marts.customer_features` of transactions held in memory (the contract's columns plus
+    `transaction_date`), by the same SQL on an in-memory DuckDB: the model's input without a
+    warehouse, for studies and tests on generated data."""
+    import duckdb
+
+    from segmentation_pipeline.lib.ingest.contract import RAW_COLUMN_TYPES
+
+    casts = ", ".join(
+        f"CAST({column} AS {kind}) AS {column}" for column, kind in RAW_COLUMN_TYPES.items()
+    )
+    with duckdb.connect() as con:
+        con.execute("CREATE SCHEMA raw")
+        con.register("landed", transactions)
+        con.execute(
+            f"CREATE TABLE raw.transactions AS SELECT {casts}, "
+            "CAST(transaction_date AS DATE) AS transaction_date FROM landed"
+        )
+        return con.execute(customer_features_sql()).df()

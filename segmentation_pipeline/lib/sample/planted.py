@@ -5,7 +5,9 @@ the model sees: the basket (spend mix over product categories), the volume (tran
 customer and ticket) and the demographics. Everything else is drawn at random from the seed, so
 that a rule tuned on one draw has to hold on the next: how many product categories the retailer
 uses, which ones each archetype favours and how strongly, archetype sizes, demographic profiles,
-the number of customers, transactions per customer and days.
+the number of customers, transactions per customer and days. `random_scenario` draws the
+scenario itself too (how many archetypes, which families differ, basket style, imbalance,
+overlap, sizes), for the study of the K rule (`benchmarks/k_rule_study.py`).
 
 `write_planted` lands one CSV per day in the contract's format (`SOURCE_COLUMNS`, a header row)
 and writes `truth.csv` (user_id, archetype) beside the landing folder.
@@ -54,6 +56,12 @@ class Scenario:
     customers: tuple[int, int] = (1200, 2400)
     transactions: tuple[float, float] = (15, 60)  # median transactions per customer, drawn
     days: tuple[int, int] = (5, 28)
+    # How many demographic attributes differ between archetypes (drawn in this range).
+    differing_attributes: tuple[int, int] = (3, 6)
+    # "focused": each archetype favours 1-3 categories; "spread": each has its own mix over
+    # every category (Dirichlet), as a retailer whose customers all buy a bit of everything.
+    basket_style: str = "focused"
+    categories: tuple[int, int] | None = None  # categories in use; default max(4, K)..all
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -66,6 +74,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("separated_8", 8, customers=(2400, 3600)),
         Scenario("imbalanced_5", 5, smallest_share=0.04, customers=(2400, 3600)),
         Scenario("basket_only_4", 4, differ_in=("basket",)),
+        # Each archetype its own mix over all 20 categories (none dominant), plus demographics
+        # and volume: the shape of issue #8's example.
+        Scenario("spread_basket_4", 4, basket_style="spread", categories=(20, 20)),
         Scenario("demographics_volume_only_4", 4, differ_in=("volume", "demographics")),
         Scenario("moderate_overlap_4", 4, separation=0.5),
         Scenario("no_structure", 1),
@@ -98,6 +109,11 @@ def _basket(rng: np.random.Generator, categories: int, favourite: int) -> np.nda
     return mix / mix.sum()
 
 
+def _spread_basket(rng: np.random.Generator, categories: int) -> np.ndarray:
+    """A spend mix over every category, none dominant (Dirichlet with concentration 1)."""
+    return rng.dirichlet(np.ones(categories))
+
+
 def _demographic_profile(rng: np.random.Generator, values: int, dominant: int) -> np.ndarray:
     """Mostly `dominant` (60-90%), the rest spread at random."""
     profile = rng.dirichlet(np.ones(values)) * rng.uniform(0.1, 0.4)
@@ -126,8 +142,9 @@ def _archetypes(scenario: Scenario, rng: np.random.Generator, categories: int) -
     volume_levels = rng.permutation(np.linspace(-1.0, 1.0, k)) * (0.4 + 0.15 * k)
     ticket_levels = rng.permutation(np.linspace(-0.6, 0.6, k))
     # Attributes that differ: every archetype gets its own profile of 3-6 attributes.
+    low, high = scenario.differing_attributes
     differing = rng.choice(
-        list(DEMOGRAPHIC_VALUES), size=rng.integers(3, len(DEMOGRAPHIC_VALUES) + 1), replace=False
+        list(DEMOGRAPHIC_VALUES), size=rng.integers(low, high, endpoint=True), replace=False
     )
     # Distinct favourite categories and, attribute by attribute, distinct dominant values as far
     # as the values go: archetypes differ in every family they are meant to differ in.
@@ -142,7 +159,11 @@ def _archetypes(scenario: Scenario, rng: np.random.Generator, categories: int) -
         basket, demographics = common.basket, dict(common.demographics)
         log_transactions, log_ticket = common.log_transactions, common.log_ticket
         if "basket" in scenario.differ_in:
-            own_basket = _basket(rng, categories, favourites[index % categories])
+            own_basket = (
+                _spread_basket(rng, categories)
+                if scenario.basket_style == "spread"
+                else _basket(rng, categories, favourites[index % categories])
+            )
             basket = s * own_basket + (1 - s) * common.basket
         if "volume" in scenario.differ_in:
             log_transactions += s * volume_levels[index]
@@ -158,16 +179,42 @@ def _archetypes(scenario: Scenario, rng: np.random.Generator, categories: int) -
     return archetypes
 
 
+def random_scenario(seed: int) -> Scenario:
+    """A scenario drawn at random, wider than SCENARIOS, for studying the K rule (see
+    `benchmarks/k_rule_study.py`): 2-9 archetypes differing in a random non-empty subset of the
+    families (1-6 demographic attributes), focused or spread baskets over 4-20 categories,
+    smallest archetype 3-10% or sizes at random, 300-6,000 customers, from a handful of
+    transactions each to dozens, and overlap from none (1.0) to strong (0.5)."""
+    rng = np.random.default_rng([seed, 8])
+    k = int(rng.integers(2, 10))
+    families = ()
+    while not families:
+        families = tuple(family for family in FAMILIES if rng.random() < 0.6)
+    customers = int(rng.integers(300, 6000))
+    transactions = float(rng.choice([4.0, 8.0, 20.0, 50.0]))
+    categories = [(4, 6), (6, 12), (12, 20)][int(rng.integers(3))]
+    return Scenario(
+        name=f"random_{seed}",
+        archetypes=k,
+        differ_in=families,
+        separation=float(rng.choice([1.0, 1.0, rng.uniform(0.5, 1.0)])),
+        smallest_share=float(rng.uniform(0.03, 0.10)) if rng.random() < 0.5 else None,
+        customers=(customers, customers),
+        transactions=(transactions, transactions * 1.5),
+        days=(int(rng.integers(1, 8)), 28),
+        differing_attributes=(1, int(rng.integers(1, len(DEMOGRAPHIC_VALUES) + 1))),
+        basket_style=str(rng.choice(["focused", "spread"])),
+        # Focused baskets need a favourite category per archetype.
+        categories=(max(k, categories[0]), max(k, categories[1])),
+    )
+
+
 def planted_transactions(scenario: Scenario, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(transactions in SOURCE_COLUMNS plus `day`, truth: user_id -> archetype) for one draw."""
     rng = np.random.default_rng(seed)
-    used = np.sort(
-        rng.choice(
-            PRODUCT_CATEGORIES,
-            size=rng.integers(max(4, scenario.archetypes), len(PRODUCT_CATEGORIES) + 1),
-            replace=False,
-        )
-    )
+    low, high = scenario.categories or (max(4, scenario.archetypes), len(PRODUCT_CATEGORIES))
+    size = rng.integers(low, high, endpoint=True)
+    used = np.sort(rng.choice(PRODUCT_CATEGORIES, size=size, replace=False))
     archetypes = _archetypes(scenario, rng, len(used))
     customers = int(rng.integers(*scenario.customers, endpoint=True))
     days = int(rng.integers(*scenario.days, endpoint=True))
@@ -212,6 +259,11 @@ def planted_transactions(scenario: Scenario, seed: int) -> tuple[pd.DataFrame, p
     rows = rows.drop_duplicates([*SOURCE_COLUMNS, "day"])
     truth = pd.DataFrame({"user_id": user_ids, "archetype": label})
     return rows[[*SOURCE_COLUMNS, "day"]], truth
+
+
+def dated(rows: pd.DataFrame, first_day: date = FIRST_DAY) -> pd.DataFrame:
+    """The rows with their `transaction_date` (day offset `day` after `first_day`)."""
+    return rows.assign(transaction_date=pd.Timestamp(first_day) + pd.to_timedelta(rows["day"], "D"))
 
 
 def write_landing(rows: pd.DataFrame, landing_dir: Path, first_day: date = FIRST_DAY) -> list[Path]:

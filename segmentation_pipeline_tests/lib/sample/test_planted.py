@@ -10,8 +10,16 @@ from sklearn.metrics import adjusted_rand_score
 
 from segmentation_pipeline.cli import run_pipeline
 from segmentation_pipeline.defs.resources import ModelStore
+from segmentation_pipeline.lib.features.sql import customer_features_of
 from segmentation_pipeline.lib.ingest.contract import ALLOWED_VALUES, INTEGER_RANGES
-from segmentation_pipeline.lib.sample.planted import SCENARIOS, planted_transactions, write_planted
+from segmentation_pipeline.lib.sample.planted import (
+    FAMILIES,
+    SCENARIOS,
+    dated,
+    planted_transactions,
+    random_scenario,
+    write_planted,
+)
 from segmentation_pipeline.settings import SOURCE_COLUMNS, Settings
 
 
@@ -36,6 +44,21 @@ def test_draws_respect_the_contract_and_plant_every_archetype() -> None:
     assert truth["archetype"].value_counts(normalize=True).min() == pytest.approx(0.04, abs=0.02)
     again, _ = planted_transactions(scenario, seed=3)
     pd.testing.assert_frame_equal(rows, again)
+
+
+def test_random_scenarios_vary_and_plant_what_they_say() -> None:
+    scenarios = [random_scenario(seed) for seed in range(100, 112)]
+    assert random_scenario(100) == scenarios[0]
+    assert len({s.archetypes for s in scenarios}) >= 4
+    assert {s.basket_style for s in scenarios} == {"focused", "spread"}
+    assert all(s.differ_in and set(s.differ_in) <= set(FAMILIES) for s in scenarios)
+    spread = next(s for s in scenarios if s.basket_style == "spread")
+    rows, truth = planted_transactions(replace(spread, customers=(300, 300), days=(2, 3)), seed=5)
+    features = customer_features_of(dated(rows))
+    assert truth["archetype"].nunique() == spread.archetypes
+    assert set(features["user_id"]) == set(truth["user_id"])
+    shares = features.filter(like="spend_share_cat_")
+    assert shares.sum(axis=1).to_numpy() == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("name", ["separated_4", "basket_only_4"])
