@@ -19,7 +19,7 @@ from segmentation_pipeline_tests.defs.automation.deployment import (
     deployment_dirs,
     free_port,
 )
-from segmentation_pipeline_tests.support import REPO_ROOT, wait_until
+from segmentation_pipeline_tests.support import BIN, REPO_ROOT, wait_until
 
 LINEAGE_CHECKS_AND_METADATA = """
 { assetNodes {
@@ -50,7 +50,8 @@ def readonly(tmp_path_factory: pytest.TempPathFactory, six_day_landing: Path) ->
     )
     assert run.returncode == 0, run.stdout + run.stderr
     port = free_port()
-    env.update(READONLY_HOST="127.0.0.1", READONLY_PORT=str(port))
+    # The script defaults to the project's .venv; the tests run in whichever venv they were given.
+    env.update(READONLY_HOST="127.0.0.1", READONLY_PORT=str(port), DAGSTER_BIN=str(BIN))
     service = Service(
         "readonly-webserver",
         ["bash", str(REPO_ROOT / "deploy" / "webserver-readonly.sh")],
