@@ -35,6 +35,7 @@ import dagster as dg
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 from segmentation_pipeline.cli import QUIET_RUN_CONFIG
 from segmentation_pipeline.definitions import defs
+from segmentation_pipeline.lib.ingest.landing import landed_days
 from segmentation_pipeline.settings import get_settings
 
 day = landed_days(get_settings().landing_dir)[-1]
