@@ -1,6 +1,7 @@
-"""Which K rule finds the planted number of archetypes? The evidence behind `model/k_selection.py`.
+"""Which K rule finds the planted number of archetypes? The evidence behind the product's rule
+(`lib/model/k_selection.py`).
 
-For each draw (every scenario of `sample/planted.py` x several seeds, spread baskets with 3 and
+For each draw (every scenario of `lib/sample/planted.py` x several seeds, spread baskets with 3 and
 6 archetypes, plus scenarios drawn at random by `random_scenario`: 2-9 archetypes, random
 families, spread or focused baskets, 300-6,000 customers, few or many transactions, imbalance,
 overlap), this script
@@ -406,13 +407,13 @@ CALINSKI_HARABASZ = single_index("calinski_harabasz", True)
 
 
 def product_rule(criteria: pd.DataFrame) -> int:
-    """The rule as the product applies it (`model/k_selection.py`)."""
+    """The rule as the product applies it (`lib/model/k_selection.py`)."""
     table = k_selection.choose(k_selection.mark_eligible(criteria, MIN_SEGMENT_SHARE))
     return k_selection.chosen_k(table)
 
 
 RULES: dict[str, Callable[[pd.DataFrame], int]] = {
-    "product (model/k_selection.py)": product_rule,
+    "product (lib/model/k_selection.py)": product_rule,
     # The product's rule and its ablations: the gap step alone, the silhouette tie alone.
     **{
         f"silhouette within {t}, gap step >= {c}": silhouette_with(c, t)
@@ -509,7 +510,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--random", type=int, default=48)
     parser.add_argument(
-        "--rule", default="product (model/k_selection.py)", help="rule to detail by kind"
+        "--rule", default="product (lib/model/k_selection.py)", help="rule to detail by kind"
     )
     parser.add_argument("--misses", action="store_true", help="print every miss of the chosen rule")
     args = parser.parse_args()
