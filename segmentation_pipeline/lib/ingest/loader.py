@@ -88,8 +88,10 @@ SOURCE_SUFFIX = "__source"
 
 def _cleaned_columns() -> str:
     trimmed = [f"trim({column}) AS {column}{TEXT_SUFFIX}" for column in SOURCE_COLUMNS]
+    # Digits only: a bare cast would accept "12.5" or "1e3" (rounded to 13 and 1000).
     parsed = [
-        f"TRY_CAST(trim({column}) AS BIGINT) AS {column}{INTEGER_SUFFIX}"
+        f"CASE WHEN regexp_full_match(trim({column}), '[+-]?[0-9]+') "
+        f"THEN TRY_CAST(trim({column}) AS BIGINT) END AS {column}{INTEGER_SUFFIX}"
         for column in INTEGER_RANGES
     ]
     return ", ".join(trimmed + parsed)

@@ -74,6 +74,25 @@ def test_broken_rows_are_quarantined_with_line_and_reasons(
     assert load.rejection_reasons["missing Purchase"] == 1
 
 
+def test_integers_are_digits_only(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """A decimal or an exponent is not an integer, even where a cast would round it."""
+    path = write(
+        tmp_path,
+        f"{HEADER}\n{GOOD}\n1000002,P00000001,M,55+,1e1,C,4+,1,20,12.5\n"
+        "1000003,P00000002,M,55+,+7,C,4+,1,20,0012\n",
+    )
+    load = load_files(con, {"2025-11-01": path})[0]
+    assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (3, 2, 1)
+    (reasons,) = con.execute("SELECT reasons FROM raw.rejected_transactions").fetchone()
+    assert sorted(reasons) == [
+        "Occupation is not an integer: 1e1",
+        "Purchase is not an integer: 12.5",
+    ]
+    assert con.execute(
+        "SELECT Occupation, Purchase FROM raw.transactions WHERE User_ID = 1000003"
+    ).fetchone() == (7, 12)
+
+
 def test_reloading_a_day_replaces_it(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     path = write(tmp_path, f"{HEADER}\n{GOOD}\n")
     load_files(con, {"2025-11-01": path})
