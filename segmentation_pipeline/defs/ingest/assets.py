@@ -103,7 +103,7 @@ def raw_transactions(
     break the data contract go to `raw.rejected_transactions` with their line and reasons. A
     range of days (a backfill) is one run and one transaction: if any day fails, none is written.
     Each loaded day is also written as Parquet under `raw/transactions/transaction_date=DAY/`
-    (the raw layer Spark reads; see `ingest/raw_layer.py`), renamed into place after the commit.
+    (the raw layer Spark reads; see `lib/ingest/raw_layer.py`), renamed into place after the commit.
     Per-day figures are in the `files` table of the metadata.
     """
     prefetch_great_expectations()  # for the contract check that follows this asset

@@ -2,7 +2,7 @@
 
 K-Means always returns K segments, even when customers form a single cloud. The model's fit
 measures, at the chosen K, how much more the segments reduce the spread of customers than the
-same K would on a structureless reference (see `model/k_selection.py`, "separation"): the gap
+same K would on a structureless reference (see `lib/model/k_selection.py`, "separation"): the gap
 statistic against a uniform reference aligned with the data's principal axes. The figures are
 stored in the model card at fit time, so this check costs nothing and holds for kept models.
 Passes when the separation is clear; otherwise warns, and the report and the CLI summary say:

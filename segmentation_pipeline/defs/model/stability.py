@@ -1,8 +1,8 @@
 """The `segment_stability` check: are the current model's segments reproducible, or noise?
 
-Subsample refits (see `model/stability.py`) give the adjusted Rand index overall and each
+Subsample refits (see `lib/model/stability.py`) give the adjusted Rand index overall and each
 segment's Jaccard similarity. The check passes when the mean Jaccard over segments is stable
-in Hennig's bands (`model/stability.py`: unstable, doubtful, stable, highly stable); otherwise
+in Hennig's bands (`lib/model/stability.py`: unstable, doubtful, stable, highly stable); otherwise
 it warns.
 
 The figures belong to a model version AND the data it was measured on: a kept model scores new

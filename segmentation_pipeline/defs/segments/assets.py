@@ -77,11 +77,11 @@ def customer_segments(
     segment_name (from the model card), distance_to_centroid (in the model's scaled feature
     space), model_version (the version that scored the customer), scored_at. In the same
     transaction the scoring is recorded as its data day's rows of `marts.segment_history`
-    (replacing an earlier scoring of that day; see `segments/history.py`).
+    (replacing an earlier scoring of that day; see `lib/segments/history.py`).
     """
     started = time.perf_counter()
     model, card = model_store.load()
-    # Nearest centroid in SQL over every customer (`segments/scoring.py`), by user_id.
+    # Nearest centroid in SQL over every customer (`lib/segments/scoring.py`), by user_id.
     scores = compute_engine.score_customers(model, card["version"], context)
     segment_ids = scores["segment_id"].to_numpy()
     distances = scores["distance_to_centroid"].to_numpy()

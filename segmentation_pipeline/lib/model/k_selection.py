@@ -24,7 +24,7 @@ of K is gap(K) - gap(1), how much more K segments tighten customers than they wo
    `segment_separation` warns (`separation`).
 
 Why this rule, by evidence (`benchmarks/k_rule_study.py`, the README gives the table): on 96
-planted data sets (every scenario of `sample/planted.py` x 4 seeds, spread baskets with 3 and 6
+planted data sets (every scenario of `lib/sample/planted.py` x 4 seeds, spread baskets with 3 and 6
 archetypes, and 48 random scenarios: 2-9 archetypes differing in random families, spread or
 focused baskets, 300-6,000 customers, imbalance, overlap), among the 59 whose truth K-Means can
 recover at the true K, this rule found the true K in 45, the previous median vote of

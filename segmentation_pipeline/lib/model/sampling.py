@@ -2,7 +2,7 @@
 
 K-Means, the K sweep and the stability refits cost time (and memory) in proportion to the
 customers they see, so past `FIT_SAMPLE_MAX_CUSTOMERS` the model is fitted on a sample; every
-customer is still scored (in the engine, `segments/scoring.py`). The sample is drawn in SQL by
+customer is still scored (in the engine, `lib/segments/scoring.py`). The sample is drawn in SQL by
 ranking customers on md5(user_id, seed): deterministic for a seed, the same in any engine with
 md5, independent of row order, and stable as customers come and go (a customer who stays keeps
 its rank), so consecutive fits share most of their customers.

@@ -5,7 +5,7 @@ Three families, each weighted so that none drowns the others whatever the number
   retailer does not sell, are dropped when the model is fitted);
 - behaviour: volume, frequency, ticket, breadth (log1p where heavy-tailed) and recency;
 - demographics: one-hot indicators of every attribute that varies.
-Every column is standardised (the basket is only centred: see `model/training.py`) and each
+Every column is standardised (the basket is only centred: see `lib/model/training.py`) and each
 family is scaled by 1/sqrt(its number of columns, or attributes), so that each family carries
 the same total variance: 20 category shares do not outvote 6 behaviour figures.
 """

@@ -131,7 +131,7 @@ class SegmentationModel:
     """A fitted pipeline plus the mapping from K-Means labels to segment ids.
 
     For a first model the ids are ordered by value (0 spends most); a refit carries the previous
-    model's ids over to the segments it matches (see `model/alignment.py`).
+    model's ids over to the segments it matches (see `lib/model/alignment.py`).
     """
 
     pipeline: Pipeline

@@ -1,7 +1,7 @@
 """Exact counts behind the raw contract, computed in the engine over every row of a run's days.
 
 Great Expectations validates a bounded sample of the rows (see `checks.py`); these counts cover
-all of them, with the same rules (`ingest/contract.py`), in one scan plus a duplicate search
+all of them, with the same rules (`lib/ingest/contract.py`), in one scan plus a duplicate search
 that groups on a row hash first (a spillable GROUP BY of one integer) and confirms candidate
 duplicates on the full rows, so hash collisions cannot be miscounted.
 """

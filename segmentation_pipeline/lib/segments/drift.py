@@ -1,6 +1,6 @@
 """Drift between data days: did today's scoring move away from the previous data day's?
 
-Measured on `marts.segment_history` (one scoring per data day, see `segments/history.py`): the
+Measured on `marts.segment_history` (one scoring per data day, see `lib/segments/history.py`): the
 latest scoring against the scoring of the data day before it, whatever happened in between (a
 re-run of the same day replaces that day's scoring, never the previous day's). With the
 population stability index,

@@ -7,7 +7,7 @@ from `marts.segment_history`, for two periods ending on the latest scored day:
 Customers scored on `to_day` only have no from-segment (from_segment_name "new customer");
 customers scored on `from_day` only have no to-segment ("no longer scored"). `share_of_from` is
 the row's share of its from-segment's customers, so a from-segment's shares add up to 1.
-Segment ids carry over between model versions (see `model/alignment.py`), so a move is a change
+Segment ids carry over between model versions (see `lib/model/alignment.py`), so a move is a change
 of behaviour, not of numbering.
 """
 
