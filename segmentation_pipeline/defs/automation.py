@@ -17,7 +17,6 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -26,7 +25,7 @@ from segmentation_pipeline.defs.ingest.assets import raw_transactions
 from segmentation_pipeline.defs.load_time import LOAD_TIME_SETTINGS
 from segmentation_pipeline.defs.partitions import daily_partitions, day_ranges
 from segmentation_pipeline.defs.resources import LandingZone, Warehouse
-from segmentation_pipeline.lib.ingest.loader import file_fingerprint
+from segmentation_pipeline.lib.ingest.loader import file_sha256
 
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -56,12 +55,6 @@ refresh_job = dg.define_asset_job(
 
 def range_tags(first: str, last: str) -> dict[str, str]:
     return {PARTITION_RANGE_START_TAG: first, PARTITION_RANGE_END_TAG: last}
-
-
-def file_sha256(path: Path) -> str:
-    """The landing file's identity, as the loader records it on each load."""
-    sha256, _ = file_fingerprint(path)
-    return sha256
 
 
 # Runs requested for a drop carry one tag per day: segmentation/drop-2025-11-03 = <sha256[:16]>.

@@ -11,7 +11,8 @@ import duckdb
 import psycopg2
 import pytest
 
-from segmentation_pipeline.defs.automation import DROP_TAG_PREFIX, file_sha256
+from segmentation_pipeline.defs.automation import DROP_TAG_PREFIX
+from segmentation_pipeline.lib.ingest.loader import file_sha256
 from segmentation_pipeline_tests.defs.automation.deployment import (
     SIX_DAYS,
     Dagster,

@@ -12,11 +12,11 @@ from segmentation_pipeline.defs.automation import (
     PARTITION_RANGE_END_TAG,
     PARTITION_RANGE_START_TAG,
     drop_key,
-    file_sha256,
     landing_sensor,
     nightly_refresh,
 )
 from segmentation_pipeline.lib.ingest.landing import landed_days, landing_file
+from segmentation_pipeline.lib.ingest.loader import file_sha256
 from segmentation_pipeline.settings import Settings
 
 # What the schedule and the sensor get from the code location: the landing zone and the warehouse.
