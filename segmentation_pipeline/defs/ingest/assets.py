@@ -47,14 +47,16 @@ def load_days(
 ) -> list[FileLoad]:
     """Load each day's file in one transaction (none is written if one fails), then rename the
     days' Parquet files into the raw layer."""
-    with transaction(con):
-        loads = load_files(con, files)
-        for load in loads:
-            _refuse_if_mostly_broken(load, max_rejected_share)
-        staged = raw_layer.stage_days(
-            con, raw_dir, [(load.day, load.file_sha256, load.rows_loaded) for load in loads]
-        )
-    raw_layer.publish(staged)
+    loads: list[FileLoad] = []
+    try:
+        with transaction(con):
+            loads = load_files(con, files, raw_dir)
+            for load in loads:
+                _refuse_if_mostly_broken(load, max_rejected_share)
+    except BaseException:
+        raw_layer.discard(load.raw_layer_file for load in loads)
+        raise
+    raw_layer.publish(load.raw_layer_file for load in loads)
     return loads
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-from concurrent.futures import ThreadPoolExecutor
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from segmentation_pipeline.lib.ingest import raw_layer
 from segmentation_pipeline.lib.ingest.contract import (
     ALLOWED_VALUES,
     INTEGER_RANGES,
@@ -66,6 +68,7 @@ class FileLoad:
     data_lines: int
     rows_loaded: int
     rows_rejected: int
+    raw_layer_file: raw_layer.StagedDay  # the day's Parquet file, to publish after the commit
     rejection_reasons: dict[str, int] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
 
@@ -79,11 +82,9 @@ def _sql_text(value: str) -> str:
 
 
 # Each source column is trimmed once (`<column>__text`) and, if an integer column, parsed once
-# (`<column>__int`); the rules and the typed insert read those instead of trimming again.
+# (`<column>__int`); the rules read those instead of trimming again.
 TEXT_SUFFIX = "__text"
 INTEGER_SUFFIX = "__int"
-# The original text of a rejected row's columns (NULL on valid rows), for the quarantine.
-SOURCE_SUFFIX = "__source"
 
 
 def _cleaned_columns() -> str:
@@ -97,47 +98,70 @@ def _cleaned_columns() -> str:
     return ", ".join(trimmed + parsed)
 
 
-def _reason_expressions() -> list[str]:
-    """One SQL expression per contract rule: the reason text when the row breaks it, else NULL."""
-    rules: list[str] = []
-    for column in SOURCE_COLUMNS:
-        rules.append(
-            f"CASE WHEN {column} IS NULL OR {column}{TEXT_SUFFIX} = '' THEN 'missing {column}' END"
-        )
+@dataclass(frozen=True)
+class ContractRule:
+    """One rule of the data contract, in SQL over a staged row's cleaned columns."""
+
+    broken: str  # true when the row breaks the rule (NULL: it does not)
+    reason: str  # the reason text recorded with a row that breaks it
+
+
+def _row_rules() -> list[ContractRule]:
+    rules = [
+        ContractRule(f"{column} IS NULL OR {column}{TEXT_SUFFIX} = ''", f"'missing {column}'")
+        for column in SOURCE_COLUMNS
+    ]
     for column, (low, high) in INTEGER_RANGES.items():
         text, number = f"{column}{TEXT_SUFFIX}", f"{column}{INTEGER_SUFFIX}"
         rules.append(
-            f"CASE WHEN {text} <> '' AND {number} IS NULL "
-            f"THEN '{column} is not an integer: ' || {column} "
-            f"WHEN {number} NOT BETWEEN {low} AND {high} "
-            f"THEN '{column} outside {low}..{high}: ' || {column} END"
+            ContractRule(
+                f"{text} <> '' AND {number} IS NULL", f"'{column} is not an integer: ' || {column}"
+            )
+        )
+        rules.append(
+            ContractRule(
+                f"{number} NOT BETWEEN {low} AND {high}",
+                f"'{column} outside {low}..{high}: ' || {column}",
+            )
         )
     for column, allowed in ALLOWED_VALUES.items():
         text = f"{column}{TEXT_SUFFIX}"
         values = ", ".join(_sql_text(value) for value in allowed)
         rules.append(
-            f"CASE WHEN {text} <> '' AND {text} NOT IN ({values}) "
-            f"THEN '{column} not in {{{', '.join(allowed)}}}: ' || {column} END"
+            ContractRule(
+                f"{text} <> '' AND {text} NOT IN ({values})",
+                f"'{column} not in {{{', '.join(allowed)}}}: ' || {column}",
+            )
         )
-    product = f"Product_ID{TEXT_SUFFIX}"
+    product, pattern = f"Product_ID{TEXT_SUFFIX}", _sql_text(PRODUCT_ID_PATTERN)
     rules.append(
-        f"CASE WHEN {product} <> '' AND NOT regexp_full_match({product}, "
-        f"{_sql_text(PRODUCT_ID_PATTERN)}) THEN 'Product_ID does not match "
-        f"{PRODUCT_ID_PATTERN}: ' || Product_ID END"
-    )
-    rules.append(
-        "CASE WHEN first_line_number IS NOT NULL "
-        "THEN 'duplicate row: first copy on line ' || first_line_number END"
+        ContractRule(
+            f"{product} <> '' AND NOT regexp_full_match({product}, {pattern})",
+            f"'Product_ID does not match {PRODUCT_ID_PATTERN}: ' || Product_ID",
+        )
     )
     return rules
 
 
-def _typed_columns() -> str:
-    """The raw table's columns from the cleaned ones (valid rows only: no cast can fail)."""
-    return ", ".join(
-        f"{column}{INTEGER_SUFFIX if kind == 'BIGINT' else TEXT_SUFFIX} AS {column}"
-        for column, kind in RAW_COLUMN_TYPES.items()
+# A later copy of an earlier line; known once the whole file is staged (`_find_later_copies`).
+DUPLICATE_RULE = ContractRule(
+    "first_line_number IS NOT NULL", "'duplicate row: first copy on line ' || first_line_number"
+)
+
+
+def _breaks_row_rules() -> str:
+    """True when the row breaks any rule of its own: one test per row while the file is read;
+    the reasons are spelled out later for those rows only."""
+    return "coalesce(" + " OR ".join(f"({rule.broken})" for rule in _row_rules()) + ", false)"
+
+
+def _reasons() -> str:
+    """The list of every rule the row breaks, as reason texts."""
+    cases = ", ".join(
+        f"CASE WHEN {rule.broken} THEN {rule.reason} END"
+        for rule in [*_row_rules(), DUPLICATE_RULE]
     )
+    return f"list_filter([{cases}], lambda reason: reason IS NOT NULL)"
 
 
 def _read_header(path: Path) -> list[str]:
@@ -252,122 +276,233 @@ def _read_csv_sql(path: Path) -> str:
     )
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Read one file as text into temp table `staged` (source columns, in file order).
+def stage_file(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Read one file as text into temp table `staged` (source columns, in file order, and
+    whether the row breaks a rule of its own); returns the rowid of its first row.
 
     The engine reads the file once, in parallel, spilling to its temp directory when the day is
-    larger than its memory limit.
+    larger than its memory limit. Insertion order is preserved, so a row's line in the file is
+    its rowid past the first one, + 2 (the header line; lines count from 1).
     """
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {_read_csv_sql(path)}")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE staged AS "
+            f"SELECT {', '.join(SOURCE_COLUMNS)}, {_breaks_row_rules()} AS broken "
+            f"FROM (SELECT *, {_cleaned_columns()} FROM ({_read_csv_sql(path)}))"
+        )
     except duckdb.Error as error:
         raise _parse_error(path, error) from error
+    (first_rowid,) = con.execute("SELECT coalesce(min(rowid), 0) FROM staged").fetchone()
+    return int(first_rowid)
 
 
-def classify_staged(con: duckdb.DuckDBPyConnection) -> None:
-    """Tag each staged row with its line number and the contract rules it breaks (empty: valid),
-    keeping the typed values (for valid rows) and the original text (for rejected ones).
+def _find_later_copies(con: duckdb.DuckDBPyConnection, first_rowid: int) -> None:
+    """Temp table `later_copies`: the line of every row that repeats an earlier line, and the
+    line of its first copy.
 
-    Duplicates are found on a hash of the row first (one integer per row to group), then
-    confirmed on the full text of the few candidate rows, so a hash collision cannot reject a
-    row; every later copy points at the line of the first.
+    Rows are grouped on a hash first (one integer per row), then candidates are compared on
+    their full text, so a hash collision cannot reject a row.
     """
     columns = ", ".join(SOURCE_COLUMNS)
-    same_row = " AND ".join(
-        f"numbered.{column} IS NOT DISTINCT FROM firsts.{column}" for column in SOURCE_COLUMNS
-    )
-    sources = ", ".join(
-        f"CASE WHEN len(reasons) > 0 THEN {column} END AS {column}{SOURCE_SUFFIX}"
-        for column in SOURCE_COLUMNS
-    )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE classified AS "
-        # Insertion order is preserved, so the row's position in the file (+ the header line,
-        # 1-based) is its line number. Row ids start past an offset inside a transaction.
-        "WITH numbered AS (SELECT rowid - (SELECT min(rowid) FROM staged) + 2 AS line_number, "
-        f"{columns}, hash({columns}) AS row_hash FROM staged), "
-        "repeated AS (SELECT row_hash FROM numbered GROUP BY row_hash HAVING count(*) > 1), "
-        f"firsts AS (SELECT {columns}, row_hash, min(line_number) AS first_copy FROM numbered "
-        "WHERE row_hash IN (SELECT row_hash FROM repeated) GROUP BY ALL), "
-        "flagged AS (SELECT numbered.*, CASE WHEN firsts.first_copy < numbered.line_number "
-        "THEN firsts.first_copy END AS first_line_number FROM numbered "
-        f"LEFT JOIN firsts ON numbered.row_hash = firsts.row_hash AND {same_row}), "
-        f"cleaned AS (SELECT *, {_cleaned_columns()} FROM flagged), "
-        "checked AS (SELECT *, list_filter(["
-        + ", ".join(_reason_expressions())
-        + "], lambda reason: reason IS NOT NULL) AS reasons FROM cleaned) "
-        f"SELECT line_number, {_typed_columns()}, {sources}, reasons FROM checked"
+        "CREATE OR REPLACE TEMP TABLE later_copies AS "
+        f"WITH hashed AS (SELECT rowid - {first_rowid} + 2 AS line_number, {columns}, "
+        f"hash({columns}) AS row_hash FROM staged), "
+        "repeated AS (SELECT row_hash FROM hashed GROUP BY row_hash HAVING count(*) > 1), "
+        f"copies AS (SELECT line_number, min(line_number) OVER (PARTITION BY {columns}) "
+        "AS first_line_number FROM hashed WHERE row_hash IN (SELECT row_hash FROM repeated)) "
+        "SELECT * FROM copies WHERE line_number > first_line_number"
     )
-    con.execute("DROP TABLE staged")
 
 
-def load_file(
-    con: duckdb.DuckDBPyConnection, day: str, path: Path, fingerprints: ThreadPoolExecutor
-) -> FileLoad:
-    """Load one day's file (the day's earlier rows are already deleted); record it in the ledger.
+def _collect_rejected(con: duckdb.DuckDBPyConnection, first_rowid: int) -> None:
+    """Temp table `rejected`: the rows that break a rule or repeat a line, with their line,
+    original text and every reason (spelled out here, for these rows only)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rejected AS "
+        f"SELECT line_number, {', '.join(SOURCE_COLUMNS)}, {_reasons()} AS reasons "
+        f"FROM (SELECT *, {_cleaned_columns()} FROM ("
+        f"SELECT staged.rowid - {first_rowid} + 2 AS line_number, staged.*, "
+        "later_copies.first_line_number FROM staged "
+        "LEFT JOIN later_copies ON staged.rowid - "
+        f"{first_rowid} + 2 = later_copies.line_number "
+        "WHERE staged.broken OR later_copies.line_number IS NOT NULL)) ORDER BY line_number"
+    )
 
-    The file is read twice in all: once by the engine (parse, classify, insert) and once, on a
-    thread of `fingerprints` while the engine works (which releases the GIL), for its hash and
-    an independent count of its lines, which the parse must match.
-    """
-    ignored = _check_columns(path, _read_header(path))
-    fingerprint = fingerprints.submit(file_fingerprint, path)
-    stage_file(con, path)
-    classify_staged(con)
-    con.execute(
-        f"INSERT INTO raw.transactions SELECT {', '.join(RAW_COLUMN_TYPES)}, DATE '{day}' "
-        "FROM classified WHERE len(reasons) = 0"
+
+def _valid_rows_sql(first_rowid: int) -> str:
+    """The staged rows that break no rule, typed as in `raw.transactions` (without the date)."""
+    typed = ", ".join(
+        f"CAST(trim({column}) AS BIGINT) AS {column}"
+        if kind == "BIGINT"
+        else f"trim({column}) AS {column}"
+        for column, kind in RAW_COLUMN_TYPES.items()
     )
-    con.execute(
-        f"INSERT INTO raw.rejected_transactions SELECT DATE '{day}', ?, line_number, "
-        + ", ".join(f"{column}{SOURCE_SUFFIX}" for column in SOURCE_COLUMNS)
-        + ", reasons, now() FROM classified WHERE len(reasons) > 0 ORDER BY line_number",
-        [str(path)],
+    return (
+        f"SELECT {typed} FROM staged WHERE NOT broken AND rowid - {first_rowid} + 2 "
+        "NOT IN (SELECT line_number FROM later_copies)"
     )
-    total, rejected = con.execute(
-        "SELECT count(*), count(*) FILTER (WHERE len(reasons) > 0) FROM classified"
-    ).fetchone()
+
+
+def _rejection_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, dict[str, int]]:
+    """Rows staged, rows rejected, and rows rejected per rule."""
+    (total,) = con.execute("SELECT count(*) FROM staged").fetchone()
+    (rejected,) = con.execute("SELECT count(*) FROM rejected").fetchone()
     reasons = {
         rule: int(count)
         for rule, count in con.execute(
             "SELECT regexp_replace(reason, ':.*$', '') AS rule, count(*) "
-            "FROM (SELECT unnest(reasons) AS reason FROM classified WHERE len(reasons) > 0) "
-            "GROUP BY ALL ORDER BY ALL"
+            "FROM (SELECT unnest(reasons) AS reason FROM rejected) GROUP BY ALL ORDER BY ALL"
         ).fetchall()
     }
-    con.execute("DROP TABLE classified")
-    sha256, data_lines = fingerprint.result()
-    if total != data_lines:
-        raise LandingFileError(
-            path,
-            f"{data_lines} data lines but {total} rows parsed (a quoted field with a line "
-            "break, or lines the CSV reader could not split)",
-            "Re-export the file with one record per line",
+    return int(total), int(rejected), reasons
+
+
+# Files staged side by side: a day of the default sample or of 10x is too small for the
+# engine to spread one file over both cores of a small machine; two files at once use them.
+PARALLEL_FILES = 2
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A landing file checked and written as temp Parquet files, waiting to enter the warehouse."""
+
+    load: FileLoad
+    rejected_rows: Path | None  # the quarantined rows (None when every row is valid)
+
+    def discard(self) -> None:
+        raw_layer.discard([self.load.raw_layer_file])
+        if self.rejected_rows:
+            self.rejected_rows.unlink(missing_ok=True)
+
+
+def _write_rejected(staging: duckdb.DuckDBPyConnection, folder: Path) -> Path:
+    temp = folder / f"{raw_layer.TEMP_PREFIX}{uuid.uuid4().hex}.rejected"
+    staging.execute(f"COPY rejected TO '{temp}' (FORMAT parquet)")
+    return temp
+
+
+def stage_landing_file(
+    staging: duckdb.DuckDBPyConnection,
+    day: str,
+    path: Path,
+    raw_root: Path,
+    fingerprints: ThreadPoolExecutor,
+) -> StagedFile:
+    """Parse and check one day's file on `staging` (a connection of its own, closed here) and
+    write its valid rows as the day's raw-layer Parquet file under a temp name
+    (`raw_layer.stage_day`) and its rejected rows to a temp file beside it.
+
+    The file is read twice in all: once by the engine and once, on a thread of `fingerprints`
+    while the engine works (both release the GIL), for its hash and an independent count of its
+    lines, which the parse must match. Staging commits as it goes, outside the load's
+    transaction: temp tables dropped inside it would keep their memory until it commits, every
+    day of a backfill at once (spilling gigabytes at 100x the sample).
+    """
+    with staging:
+        ignored = _check_columns(path, _read_header(path))
+        fingerprint = fingerprints.submit(file_fingerprint, path)
+        first_rowid = stage_file(staging, path)
+        _find_later_copies(staging, first_rowid)
+        _collect_rejected(staging, first_rowid)
+        total, rejected, reasons = _rejection_counts(staging)
+        sha256, data_lines = fingerprint.result()
+        if total != data_lines:
+            raise LandingFileError(
+                path,
+                f"{data_lines} data lines but {total} rows parsed (a quoted field with a line "
+                "break, or lines the CSV reader could not split)",
+                "Re-export the file with one record per line",
+            )
+        day_file = raw_layer.stage_day(
+            staging, raw_root, day, _valid_rows_sql(first_rowid), sha256, total - rejected
         )
-    load = FileLoad(
-        day=day,
-        path=path,
-        file_sha256=sha256,
-        data_lines=data_lines,
-        rows_loaded=total - rejected,
-        rows_rejected=rejected,
-        rejection_reasons=reasons,
-        ignored_columns=ignored,
+        load = FileLoad(
+            day=day,
+            path=path,
+            file_sha256=sha256,
+            data_lines=data_lines,
+            rows_loaded=total - rejected,
+            rows_rejected=rejected,
+            raw_layer_file=day_file,
+            rejection_reasons=reasons,
+            ignored_columns=ignored,
+        )
+        try:
+            rejected_rows = _write_rejected(staging, day_file.temp.parent) if rejected else None
+        except BaseException:
+            raw_layer.discard([day_file])
+            raise
+    return StagedFile(load=load, rejected_rows=rejected_rows)
+
+
+def insert_staged(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
+    """Add a staged day to `raw.transactions`, its quarantine and the ledger (on `con`, inside
+    the load's transaction; the day's earlier rows are already deleted)."""
+    load = staged.load
+    con.execute(
+        f"INSERT INTO raw.transactions SELECT {', '.join(RAW_COLUMN_TYPES)}, "
+        f"DATE '{load.day}' FROM read_parquet('{load.raw_layer_file.temp}')"
     )
+    if staged.rejected_rows:
+        con.execute(
+            f"INSERT INTO raw.rejected_transactions SELECT DATE '{load.day}', ?, line_number, "
+            f"{', '.join(SOURCE_COLUMNS)}, reasons, now() "
+            f"FROM read_parquet('{staged.rejected_rows}')",
+            [str(load.path)],
+        )
+        staged.rejected_rows.unlink()
     con.execute(
         "INSERT INTO raw.landing_loads VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-        [day, str(path), sha256, data_lines, load.rows_loaded, rejected, ignored],
+        [
+            load.day,
+            str(load.path),
+            load.file_sha256,
+            load.data_lines,
+            load.rows_loaded,
+            load.rows_rejected,
+            load.ignored_columns,
+        ],
     )
-    return load
 
 
-def load_files(con: duckdb.DuckDBPyConnection, files: dict[str, Path]) -> list[FileLoad]:
-    """Replace each day (key) in the raw tables with its file; the caller owns the transaction.
+def load_files(
+    con: duckdb.DuckDBPyConnection, files: dict[str, Path], raw_root: Path
+) -> list[FileLoad]:
+    """Replace each day (key) in the raw tables with its file; the caller owns the transaction
+    and publishes each load's `raw_layer_file` after it commits (or discards them).
 
-    Files load one at a time, so the engine's working set is one day's rows, not the range's.
+    Files are staged PARALLEL_FILES at a time and enter the transaction in order, so the
+    engine's working set is a few days' rows, not the range's.
     """
     days = list(files)
     for table in ("raw.transactions", "raw.rejected_transactions", "raw.landing_loads"):
         con.execute(f"DELETE FROM {table} WHERE CAST(transaction_date AS VARCHAR) IN ?", [days])
-    with ThreadPoolExecutor(max_workers=1) as fingerprints:
-        return [load_file(con, day, path, fingerprints) for day, path in files.items()]
+    with (
+        ThreadPoolExecutor(max_workers=PARALLEL_FILES) as fingerprints,
+        ThreadPoolExecutor(max_workers=PARALLEL_FILES) as stagers,
+    ):
+        # Each stager gets its own connection, made here: `con` belongs to this thread.
+        stagings = [con.cursor() for _ in files]
+        futures = [
+            stagers.submit(stage_landing_file, staging, day, path, raw_root, fingerprints)
+            for staging, (day, path) in zip(stagings, files.items(), strict=True)
+        ]
+        try:
+            for future in futures:
+                insert_staged(con, future.result())
+        except BaseException:
+            _discard_all(futures)
+            for staging in stagings:  # those of cancelled stagers (closing twice is harmless)
+                staging.close()
+            raise
+    return [future.result().load for future in futures]
+
+
+def _discard_all(futures: list[Future[StagedFile]]) -> None:
+    """Remove every temp file of a failed load, once the stagers still running are done."""
+    for future in futures:
+        future.cancel()
+    for future in futures:
+        if not future.cancelled() and future.exception() is None:
+            future.result().discard()

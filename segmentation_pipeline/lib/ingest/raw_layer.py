@@ -3,10 +3,11 @@
     <data>/raw/transactions/transaction_date=YYYY-MM-DD/part-0.parquet
 
 `raw.transactions` stays a DuckDB table (the DuckDB engine's input, and the truth the ledger
-describes); the Parquet files are its export, written in the same step as the load:
+describes); the Parquet files hold the same rows, written in the same step as the load:
 
-1. inside the load transaction, each loaded day is copied to a hidden temp file beside its
-   final name, tagged (Parquet key-value metadata) with the landing file's SHA-256 and row count;
+1. the loader writes each day's valid rows to a hidden temp file beside its final name, tagged
+   (Parquet key-value metadata) with the landing file's SHA-256 and row count, and fills
+   `raw.transactions` from that file inside the load transaction;
 2. the transaction commits (rows, quarantine and ledger together);
 3. each temp file is renamed over the day's file (atomic on one filesystem), so a reader sees
    the old day or the new day, never a mix, and re-loading a day replaces exactly its file.
@@ -53,34 +54,30 @@ def day_file(root: Path, day: str) -> Path:
     return root / f"{PARTITION_COLUMN}={day}" / DAY_FILE
 
 
-def _copy_day(
-    con: duckdb.DuckDBPyConnection, root: Path, day: str, sha256: str, rows: int
+def stage_day(
+    con: duckdb.DuckDBPyConnection, root: Path, day: str, rows_sql: str, sha256: str, rows: int
 ) -> StagedDay:
+    """Write the rows of `rows_sql` (the raw columns) as the day's file under a temp name,
+    tagged with the landing file's SHA-256 and the row count; `publish` renames it into place."""
     final = day_file(root, day)
     final.parent.mkdir(parents=True, exist_ok=True)
     temp = final.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex}.tmp")
-    columns = ", ".join(RAW_COLUMN_TYPES)
-    con.execute(
-        f"COPY (SELECT {columns} FROM {RAW_TRANSACTIONS_TABLE} "
-        f"WHERE {PARTITION_COLUMN} = DATE '{day}') TO '{temp}' "
-        f"(FORMAT parquet, KV_METADATA {{{SHA256_KEY}: '{sha256}', {ROWS_KEY}: '{int(rows)}'}})"
-    )
+    try:
+        con.execute(
+            f"COPY ({rows_sql}) TO '{temp}' (FORMAT parquet, "
+            f"KV_METADATA {{{SHA256_KEY}: '{sha256}', {ROWS_KEY}: '{int(rows)}'}})"
+        )
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     return StagedDay(day=day, temp=temp, final=final)
 
 
-def stage_days(
-    con: duckdb.DuckDBPyConnection, root: Path, loaded: Iterable[tuple[str, str, int]]
-) -> list[StagedDay]:
-    """Write each (day, landing SHA-256, rows loaded) to a temp file; call inside the load's
-    transaction so the files hold exactly the rows about to be committed."""
-    staged: list[StagedDay] = []
-    try:
-        for day, sha256, rows in loaded:
-            staged.append(_copy_day(con, root, day, sha256, rows))
-    except BaseException:
-        discard(staged)
-        raise
-    return staged
+def _table_rows_sql(day: str) -> str:
+    return (
+        f"SELECT {', '.join(RAW_COLUMN_TYPES)} FROM {RAW_TRANSACTIONS_TABLE} "
+        f"WHERE {PARTITION_COLUMN} = DATE '{day}'"
+    )
 
 
 def publish(staged: Iterable[StagedDay]) -> None:
@@ -137,5 +134,6 @@ def sync_raw_layer(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:
         for day, (sha256, rows) in sorted(ledger.items())
         if _file_tags(con, day_file(root, day)) != (sha256, rows)
     ]
-    publish(stage_days(con, root, stale))
+    for day, sha256, rows in stale:
+        publish([stage_day(con, root, day, _table_rows_sql(day), sha256, rows)])
     return [day for day, _, _ in stale]

@@ -36,7 +36,7 @@ def write(tmp_path: Path, text: str, name: str = "2025-11-01.csv") -> Path:
 
 def test_valid_file_loads_every_row(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     path = write(tmp_path, f"{HEADER}\n{GOOD}\n1000002,P00000001,M,55+,0,C,4+,1,20,12\n")
-    load = load_files(con, {"2025-11-01": path})[0]
+    load = load_files(con, {"2025-11-01": path}, tmp_path / "raw")[0]
     assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (2, 2, 0)
     row = con.execute(
         "SELECT User_ID, Purchase, Stay_In_Current_City_Years, transaction_date "
@@ -55,7 +55,7 @@ def test_broken_rows_are_quarantined_with_line_and_reasons(
         tmp_path,
         f"{HEADER}\n{GOOD}\n{GOOD}\n1000003,P123,X,0-17,10,A,2,0,3,abc\n1000004,P00000001,M,0-17,10,A,2,0,3,\n",
     )
-    load = load_files(con, {"2025-11-01": path})[0]
+    load = load_files(con, {"2025-11-01": path}, tmp_path / "raw")[0]
     assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (4, 1, 3)
     rejected = con.execute(
         "SELECT line_number, source_file, Purchase, reasons FROM raw.rejected_transactions "
@@ -81,7 +81,7 @@ def test_integers_are_digits_only(con: duckdb.DuckDBPyConnection, tmp_path: Path
         f"{HEADER}\n{GOOD}\n1000002,P00000001,M,55+,1e1,C,4+,1,20,12.5\n"
         "1000003,P00000002,M,55+,+7,C,4+,1,20,0012\n",
     )
-    load = load_files(con, {"2025-11-01": path})[0]
+    load = load_files(con, {"2025-11-01": path}, tmp_path / "raw")[0]
     assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (3, 2, 1)
     (reasons,) = con.execute("SELECT reasons FROM raw.rejected_transactions").fetchone()
     assert sorted(reasons) == [
@@ -95,8 +95,8 @@ def test_integers_are_digits_only(con: duckdb.DuckDBPyConnection, tmp_path: Path
 
 def test_reloading_a_day_replaces_it(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     path = write(tmp_path, f"{HEADER}\n{GOOD}\n")
-    load_files(con, {"2025-11-01": path})
-    load_files(con, {"2025-11-01": path})
+    load_files(con, {"2025-11-01": path}, tmp_path / "raw")
+    load_files(con, {"2025-11-01": path}, tmp_path / "raw")
     assert con.execute("SELECT count(*) FROM raw.transactions").fetchone() == (1,)
 
 
@@ -109,7 +109,7 @@ def test_missing_column_names_the_file_and_columns(
     with pytest.raises(
         LandingFileError, match=r"2025-11-01.csv: required columns are missing: Purchase"
     ):
-        load_files(con, {"2025-11-01": path})
+        load_files(con, {"2025-11-01": path}, tmp_path / "raw")
 
 
 QUOTED_HEADER = ", ".join(f'"{name}"' for name in HEADER.split(","))
@@ -128,7 +128,7 @@ def test_header_is_read_as_csv(con: duckdb.DuckDBPyConnection, tmp_path: Path, c
     text, ignored = HEADER_VARIANTS[case]
     path = tmp_path / "2025-11-01.csv"
     path.write_bytes(text.encode())
-    (load,) = load_files(con, {"2025-11-01": path})
+    (load,) = load_files(con, {"2025-11-01": path}, tmp_path / "raw")
     assert (load.rows_loaded, load.rows_rejected, load.ignored_columns) == (1, 0, ignored)
 
 
@@ -137,12 +137,12 @@ def test_semicolon_header_names_the_delimiter(
 ) -> None:
     path = write(tmp_path, HEADER.replace(",", ";") + "\n" + GOOD.replace(",", ";") + "\n")
     with pytest.raises(LandingFileError, match=r"01\.csv: the header is not comma-separated"):
-        load_files(con, {"2025-11-01": path})
+        load_files(con, {"2025-11-01": path}, tmp_path / "raw")
 
 
 def test_missing_file_is_a_clear_error(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     with pytest.raises(LandingFileError, match="does not exist"):
-        load_files(con, {"2025-11-09": tmp_path / "2025-11-09.csv"})
+        load_files(con, {"2025-11-09": tmp_path / "2025-11-09.csv"}, tmp_path / "raw")
 
 
 def test_a_bad_last_line_is_quarantined_with_its_line_number(
@@ -151,7 +151,7 @@ def test_a_bad_last_line_is_quarantined_with_its_line_number(
     # A truncated last record without its line break, as when an export is cut short.
     good = [f"{1000000 + i},P{i:08d},F,0-17,10,A,2,0,3,{100 + i}" for i in range(1, 3001)]
     path = write(tmp_path, "\n".join([HEADER, *good, "1009999,P00000001,M,26-35"]))
-    load = load_files(con, {"2025-11-01": path})[0]
+    load = load_files(con, {"2025-11-01": path}, tmp_path / "raw")[0]
     assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (3001, 3000, 1)
     (line, reasons) = con.execute(
         "SELECT line_number, reasons FROM raw.rejected_transactions"

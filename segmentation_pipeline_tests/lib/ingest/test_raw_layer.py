@@ -6,7 +6,11 @@ import duckdb
 import pytest
 
 from segmentation_pipeline.lib.ingest import raw_layer
-from segmentation_pipeline.lib.ingest.loader import create_raw_tables, load_files
+from segmentation_pipeline.lib.ingest.loader import (
+    LandingFileError,
+    create_raw_tables,
+    load_files,
+)
 from segmentation_pipeline.lib.warehouse import transaction
 
 HEADER = (
@@ -32,14 +36,12 @@ def land(tmp_path: Path, day: str, *rows: str) -> Path:
 
 
 def load(con: duckdb.DuckDBPyConnection, root: Path, files: dict[str, Path], *, publish=True):
-    """The asset's protocol: load and stage in one transaction, rename after the commit."""
+    """The asset's protocol: load (writing each day's file under a temp name) in one
+    transaction, rename after the commit."""
     with transaction(con):
-        loads = load_files(con, files)
-        staged = raw_layer.stage_days(
-            con, root, [(item.day, item.file_sha256, item.rows_loaded) for item in loads]
-        )
+        loads = load_files(con, files, root)
     if publish:
-        raw_layer.publish(staged)
+        raw_layer.publish(load.raw_layer_file for load in loads)
     return loads
 
 
@@ -116,3 +118,21 @@ def test_a_kill_between_commit_and_rename_is_repaired_from_the_ledger(
     raw_layer.day_file(root, day).write_bytes(b"truncated")  # a file cut short by a crash
     assert raw_layer.sync_raw_layer(con, root) == [day]
     assert files_rows(con, root) == table_rows(con)
+
+
+def test_a_broken_file_among_several_leaves_no_file_behind(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Files are staged side by side: when one fails, the others' temp files go too."""
+    root = tmp_path / "raw" / "transactions"
+    files = {
+        day: land(tmp_path, day, ROW.format(user=user, purchase=10), "broken,row")
+        for user, day in enumerate(["2025-11-01", "2025-11-02", "2025-11-04", "2025-11-05"])
+    }
+    files["2025-11-03"] = tmp_path / "landing" / "2025-11-03.csv"
+    files["2025-11-03"].write_text("User_ID;Product_ID\n1;P00000001\n")
+    with pytest.raises(LandingFileError, match=r"2025-11-03\.csv: the header is not comma"):
+        load(con, root, dict(sorted(files.items())))
+    assert table_rows(con) == []
+    assert con.execute("SELECT count(*) FROM raw.rejected_transactions").fetchone() == (0,)
+    assert [path for path in root.rglob("*") if path.is_file()] == []

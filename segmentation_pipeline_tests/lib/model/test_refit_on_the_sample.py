@@ -30,12 +30,13 @@ def features_by_window(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd
     write_sample(landing, seed=42, scale=1.0)
     files = {path.stem: path for path in sorted(landing.glob("*.csv"))}
     *earlier, last = files
+    raw_root = tmp_path_factory.mktemp("raw")
     with duckdb.connect() as con:
         con.execute("CREATE SCHEMA raw")
         create_raw_tables(con)
-        load_files(con, {day: files[day] for day in earlier})
+        load_files(con, {day: files[day] for day in earlier}, raw_root)
         before = con.execute(customer_features_sql()).df()
-        load_files(con, {last: files[last]})
+        load_files(con, {last: files[last]}, raw_root)
         after = con.execute(customer_features_sql()).df()
     return {"27 days": before, "28 days": after}
 
