@@ -18,8 +18,8 @@ Draws whose truth K-Means cannot recover even at the true K (ARI < 0.8 there: e.
 that differ only in a basket over a handful of transactions) are reported apart, as "hard".
 Rules are compared on the "decide" half of the draws (even seeds) and confirmed on the other.
 The product's rule was designed on scenario seeds 1-4 and random draws 100-147 (DESIGN_SEEDS,
-DESIGN_RANDOM); with more seeds (e.g. --seeds 12 --random 96), the draws beyond are "held out": a change
-to the rule is adopted only if it gains exact-K hits there without losing any elsewhere.
+DESIGN_RANDOM); with more (e.g. --seeds 12 --random 96), the draws beyond are "held out": a
+change to the rule is adopted only if it gains exact-K hits there without losing any elsewhere.
 
 Usage: python benchmarks/k_rule_study.py [--cache /tmp/k_rule_study] [--random 48] [--seeds 4]
 """
