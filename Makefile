@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # The project's own Dagster instance (telemetry off, warehouse pool), never the user's home.
 export DAGSTER_HOME := $(CURDIR)/.dagster
 
-.PHONY: install java browser run test lint ui bench bench-scale bench-quality clean
+.PHONY: install java browser run test lint ui bench bench-scale bench-big-file bench-quality clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench: install
 # 1x, 10x and 100x the sample (data generated in a temp folder): run, nightly, pandas; ~30 min.
 bench-scale: $(VENV)/.installed-spark java
 	$(PYTHON) benchmarks/scale_benchmark.py
+
+# One ~2 GB landing file (100x joined into a day) with a broken last line: quarantine and memory.
+bench-big-file: install
+	$(PYTHON) benchmarks/big_file_benchmark.py
 
 # Planted-truth scenarios through `segmentation run`: chosen K, ARI and separation per scenario.
 bench-quality: install
