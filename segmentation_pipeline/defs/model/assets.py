@@ -14,6 +14,7 @@ import pandas as pd
 from segmentation_pipeline.defs.features.assets import customer_features
 from segmentation_pipeline.defs.metadata import markdown_table, plot_metadata
 from segmentation_pipeline.defs.resources import ModelStore, Warehouse
+from segmentation_pipeline.lib.model.profiling import name_segments, profile_segments
 from segmentation_pipeline.lib.model.sampling import (
     FIT_SAMPLE_MAX_CUSTOMERS,
     FitSample,
@@ -21,7 +22,6 @@ from segmentation_pipeline.lib.model.sampling import (
 )
 from segmentation_pipeline.lib.model.spec import MODEL_FEATURES
 from segmentation_pipeline.lib.plots import Plot, k_selection_plot
-from segmentation_pipeline.lib.segments.profiling import name_segments, profile_segments
 from segmentation_pipeline.settings import (
     K_MAX,
     K_MIN,

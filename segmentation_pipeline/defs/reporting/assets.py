@@ -14,6 +14,7 @@ from segmentation_pipeline.defs.metadata import markdown_table
 from segmentation_pipeline.defs.model.assets import K_TABLE_SHOWN
 from segmentation_pipeline.defs.resources import ModelStore, Warehouse
 from segmentation_pipeline.defs.segments.assets import draw_projection, segment_profiles
+from segmentation_pipeline.lib.model.profiling import standardised_differences
 from segmentation_pipeline.lib.model.separation import separation_sentence
 from segmentation_pipeline.lib.model.spec import DEMOGRAPHIC_FEATURES
 from segmentation_pipeline.lib.model.stability import (
@@ -56,7 +57,6 @@ from segmentation_pipeline.lib.segments.migration import (
     migration_matrix,
     read_migration,
 )
-from segmentation_pipeline.lib.segments.profiling import standardised_differences
 from segmentation_pipeline.settings import (
     CUSTOMER_FEATURES_TABLE,
     CUSTOMER_SEGMENTS_TABLE,

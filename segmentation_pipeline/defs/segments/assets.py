@@ -11,6 +11,11 @@ from segmentation_pipeline.defs.metadata import markdown_table, plot_metadata, t
 from segmentation_pipeline.defs.model.assets import segmentation_model
 from segmentation_pipeline.defs.resources import ComputeEngine, ModelStore, Warehouse
 from segmentation_pipeline.defs.segments.migration import segment_migration
+from segmentation_pipeline.lib.model.profiling import (
+    distinguishing_features,
+    profile_segments,
+    standardised_differences,
+)
 from segmentation_pipeline.lib.model.sampling import sampled_customers_sql
 from segmentation_pipeline.lib.model.spec import DEMOGRAPHIC_FEATURES
 from segmentation_pipeline.lib.plots import (
@@ -23,11 +28,6 @@ from segmentation_pipeline.lib.plots import (
 )
 from segmentation_pipeline.lib.segments.history import current_day, record_scoring_sql, scored_days
 from segmentation_pipeline.lib.segments.migration import migration_notes, read_migration
-from segmentation_pipeline.lib.segments.profiling import (
-    distinguishing_features,
-    profile_segments,
-    standardised_differences,
-)
 from segmentation_pipeline.settings import (
     CUSTOMER_FEATURES_TABLE,
     CUSTOMER_SEGMENTS_TABLE,

@@ -173,3 +173,38 @@ def test_fingerprint_counts_lines_across_chunk_boundaries(
     sha256, data_lines = loader.file_fingerprint(path)
     assert data_lines == 3
     assert sha256 == hashlib.sha256(text.encode()).hexdigest()
+
+
+def _uncommitted_table_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    (used,) = con.execute(
+        "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() "
+        "WHERE tag = 'IN_MEMORY_TABLE'"
+    ).fetchone()
+    return int(used)
+
+
+def test_staging_memory_is_freed_within_a_long_load(tmp_path: Path) -> None:
+    """A backfill is one transaction; each day's staging is freed as soon as the day is in, not
+    at the commit (temp tables dropped inside the transaction kept theirs: 12 GB spilled at
+    100x). In memory at the end: about what the uncommitted rows themselves take."""
+    rows = [f"{1000000 + i},P{i:08d},F,0-17,10,A,2,0,3,{100 + i}" for i in range(20_000)]
+    files = {
+        f"2025-11-{day:02d}": write(tmp_path, "\n".join([HEADER, *rows]), f"2025-11-{day:02d}.csv")
+        for day in range(1, 9)
+    }
+    warehouses = []
+    for name in ("rows_only", "loader"):
+        con = duckdb.connect(str(tmp_path / f"{name}.duckdb"))  # on disk: not a temp table
+        con.execute("CREATE SCHEMA raw")
+        create_raw_tables(con)
+        con.execute("BEGIN TRANSACTION")
+        warehouses.append(con)
+    rows_only, loader_con = warehouses
+    for day, path in files.items():  # the same rows, inserted with no staging at all
+        rows_only.execute(
+            f"INSERT INTO raw.transactions SELECT *, DATE '{day}' FROM read_csv('{path}')"
+        )
+    loads = load_files(loader_con, files, tmp_path / "raw")
+    assert sum(load.rows_loaded for load in loads) == 8 * 20_000
+    # Measured: 16.6 MB either way; the loader that staged inside the transaction held 76 MB.
+    assert _uncommitted_table_bytes(loader_con) <= 1.5 * _uncommitted_table_bytes(rows_only)

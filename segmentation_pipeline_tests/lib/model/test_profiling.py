@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from segmentation_pipeline.lib.features.sql import CATEGORY_SHARE_COLUMNS, category_share_column
-from segmentation_pipeline.lib.segments.profiling import (
+from segmentation_pipeline.lib.model.profiling import (
     age_span,
     distinguishing_features,
     frequency_word,
