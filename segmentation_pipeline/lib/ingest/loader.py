@@ -277,17 +277,18 @@ def _read_csv_sql(path: Path) -> str:
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-    """Read one file as text into temp table `staged` (source columns, in file order, and
-    whether the row breaks a rule of its own); returns the rowid of its first row.
+    """Read one file as text into temp table `staged` (source columns, in file order, whether
+    the row breaks a rule of its own, and a hash of its text); returns the rowid of its first row.
 
     The engine reads the file once, in parallel, spilling to its temp directory when the day is
     larger than its memory limit. Insertion order is preserved, so a row's line in the file is
     its rowid past the first one, + 2 (the header line; lines count from 1).
     """
+    columns = ", ".join(SOURCE_COLUMNS)
     try:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE staged AS "
-            f"SELECT {', '.join(SOURCE_COLUMNS)}, {_breaks_row_rules()} AS broken "
+            f"SELECT {columns}, {_breaks_row_rules()} AS broken, hash({columns}) AS row_hash "
             f"FROM (SELECT *, {_cleaned_columns()} FROM ({_read_csv_sql(path)}))"
         )
     except duckdb.Error as error:
@@ -300,17 +301,22 @@ def _find_later_copies(con: duckdb.DuckDBPyConnection, first_rowid: int) -> None
     """Temp table `later_copies`: the line of every row that repeats an earlier line, and the
     line of its first copy.
 
-    Rows are grouped on a hash first (one integer per row), then candidates are compared on
-    their full text, so a hash collision cannot reject a row.
+    Rows are grouped on their hash first (one integer per row, computed while the file was
+    read), then candidates are compared on their full text, so a hash collision cannot reject a
+    row.
     """
     columns = ", ".join(SOURCE_COLUMNS)
     con.execute(
+        "CREATE OR REPLACE TEMP TABLE repeated_hashes AS "
+        "SELECT row_hash FROM staged GROUP BY row_hash HAVING count(*) > 1"
+    )
+    # Only the rows of repeated hashes are read in full: none at all in a file without copies.
+    con.execute(
         "CREATE OR REPLACE TEMP TABLE later_copies AS "
-        f"WITH hashed AS (SELECT rowid - {first_rowid} + 2 AS line_number, {columns}, "
-        f"hash({columns}) AS row_hash FROM staged), "
-        "repeated AS (SELECT row_hash FROM hashed GROUP BY row_hash HAVING count(*) > 1), "
+        f"WITH candidates AS (SELECT rowid - {first_rowid} + 2 AS line_number, {columns} "
+        "FROM staged WHERE row_hash IN (SELECT row_hash FROM repeated_hashes)), "
         f"copies AS (SELECT line_number, min(line_number) OVER (PARTITION BY {columns}) "
-        "AS first_line_number FROM hashed WHERE row_hash IN (SELECT row_hash FROM repeated)) "
+        "AS first_line_number FROM candidates) "
         "SELECT * FROM copies WHERE line_number > first_line_number"
     )
 
