@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
+from segmentation_pipeline.lib.model.references import uniform_reference
 from segmentation_pipeline.lib.model.spec import KMEANS_RESTARTS
 from segmentation_pipeline.lib.model.training import build_preprocessor, kmeans, model_inputs
 
@@ -75,17 +76,6 @@ def feasible_k_limit(matrix: np.ndarray) -> int:
     (the validity indices need a segment with two members)."""
     distinct = len(np.unique(matrix.round(9), axis=0))
     return max(1, min(distinct, len(matrix) - 1))
-
-
-def uniform_reference(matrix: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A structureless cloud like the data: uniform along the data's principal axes, with the
-    same variance along each axis (Tibshirani, Walther and Hastie 2001, reference (b))."""
-    centre = matrix.mean(axis=0)
-    _, _, axes = np.linalg.svd(matrix - centre, full_matrices=False)
-    spread = ((matrix - centre) @ axes.T).std(axis=0)
-    # A uniform on [-sqrt(3) s, sqrt(3) s] has standard deviation s.
-    draws = rng.uniform(-np.sqrt(3), np.sqrt(3), (len(matrix), len(spread))) * spread
-    return draws @ axes + centre
 
 
 def sweep_k(
