@@ -11,10 +11,13 @@ against structureless references of that family (`lib/model/references.py`):
 - demographics: each attribute shuffled over customers independently (a one-hot attribute is
   always clumped on its lattice; what is structure is attributes that go together, as in a
   group of young single students).
-A family's weight (its share of the total variance) is proportional to max(structure,
-STRUCTURE_FLOOR): no family is ever dropped, and when no family carries structure (one cloud)
-the weights stay equal. The weights are constants per family, so the fitted pipeline stays
-per-column affine (SQL-expressible); the model card lists them with each family's structure.
+A family whose structure stays below STRUCTURE_FLOOR (the product's separation threshold) gets
+a quarter of the variance of the others: it is never dropped, and when no family carries
+structure (one cloud), or every family does, the weights stay equal. (Weights proportional to
+the structure were tried and lost: the gap gain of a family is no measure of how much it
+tells groups apart, e.g. spread baskets gain little on their own yet separate the groups.)
+The weights are constants per family, so the fitted pipeline stays per-column affine
+(SQL-expressible); the model card lists them with each family's structure.
 """
 
 from __future__ import annotations
@@ -36,9 +39,12 @@ FAMILY_BLOCKS: dict[str, tuple[str, ...]] = {
 STRUCTURE_SAMPLE = 2000
 STRUCTURE_REFERENCES = 3
 STRUCTURE_RESTARTS = 2
-# A family whose best gap gain stays below this counts as this (one cloud reaches at most 0.05
-# on generated data, see `lib/model/k_selection.py`): no family is weighted down to nothing.
+# A family whose best gap gain stays below this carries no structure of its own (the product's
+# separation threshold: one cloud reaches at most 0.05 on generated data, planted archetypes at
+# least 0.10, see `lib/model/k_selection.py`); its variance is cut to a quarter of the others',
+# not to nothing (it may still refine groups the other families find).
 STRUCTURE_FLOOR = 0.075
+UNSTRUCTURED_MULTIPLIER = 0.25
 
 
 def column_groups(preprocessor: ColumnTransformer, blocks: tuple[str, ...]) -> list[np.ndarray]:
@@ -100,8 +106,12 @@ def family_structure(preprocessor: ColumnTransformer, matrix: np.ndarray) -> dic
 
 
 def structure_multipliers(structure: dict[str, float]) -> dict[str, float]:
-    """Each family's variance multiplier: its share of max(structure, floor) times the number
-    of families (all 1 when every family is at the floor)."""
-    floored = {family: max(gain, STRUCTURE_FLOOR) for family, gain in structure.items()}
-    total = sum(floored.values())
-    return {family: len(floored) * gain / total for family, gain in floored.items()}
+    """Each family's variance multiplier: UNSTRUCTURED_MULTIPLIER for a family whose structure
+    stays below STRUCTURE_FLOOR, 1 for the others, rescaled so that they sum to the number of
+    families (all 1 when every family, or none, is below the floor)."""
+    raw = {
+        family: 1.0 if gain >= STRUCTURE_FLOOR else UNSTRUCTURED_MULTIPLIER
+        for family, gain in structure.items()
+    }
+    total = sum(raw.values())
+    return {family: len(raw) * value / total for family, value in raw.items()}
