@@ -21,7 +21,12 @@ The product's rule was designed on scenario seeds 1-4 and random draws 100-147 (
 DESIGN_RANDOM); with more (e.g. --seeds 12 --random 96), the draws beyond are "held out": a
 change to the rule is adopted only if it gains exact-K hits there without losing any elsewhere.
 
+The features' family weighting (`--weighting`: equal, or by each family's own structure, see
+`lib/model/family_weights.py`) is part of each draw's cache key; `--quick` computes and applies
+only what the product's rule reads.
+
 Usage: python benchmarks/k_rule_study.py [--cache /tmp/k_rule_study] [--random 48] [--seeds 4]
+    [--weighting equal|structure] [--quick]
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ from sklearn.metrics import (
 
 from segmentation_pipeline.lib.features.sql import customer_features_of
 from segmentation_pipeline.lib.model import k_selection
+from segmentation_pipeline.lib.model.family_weights import column_groups
+from segmentation_pipeline.lib.model.references import permutation_reference
+from segmentation_pipeline.lib.model.spec import FAMILY_WEIGHTING
 from segmentation_pipeline.lib.model.training import build_preprocessor, kmeans, model_inputs
 from segmentation_pipeline.lib.sample.planted import (
     SCENARIOS,
@@ -73,30 +81,6 @@ class Draw:
 
     def ari(self, k: int) -> float:
         return adjusted_rand_score(self.truth, self.labels[k]) if k > 1 else 0.0
-
-
-def column_groups(preprocessor) -> list[np.ndarray]:
-    """Output columns that move together under a permutation reference: each one-hot attribute
-    as one group, every other column alone."""
-    groups = []
-    for name, transformer, _ in preprocessor.transformers_:
-        block = preprocessor.output_indices_[name]
-        columns = np.arange(block.start, block.stop)
-        if name == "demographics":
-            sizes = [len(values) for values in transformer.categories_]
-            groups += np.split(columns, np.cumsum(sizes)[:-1])
-        else:
-            groups += [columns[[i]] for i in range(len(columns))]
-    return groups
-
-
-def permutation_reference(matrix: np.ndarray, groups, rng: np.random.Generator) -> np.ndarray:
-    """The data with each group of columns shuffled over customers independently: same
-    marginals (one-hot lattice included), no association between groups."""
-    draw = np.empty_like(matrix)
-    for columns in groups:
-        draw[:, columns] = matrix[rng.permutation(len(matrix))][:, columns]
-    return draw
 
 
 def stability(
@@ -138,13 +122,21 @@ STABILITY_DRAWS = 8
 PERMUTATION_REFERENCES = 5
 
 
-def criteria_for(matrix: np.ndarray, groups) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
+def criteria_for(
+    matrix: np.ndarray, groups, quick: bool = False
+) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
+    """Every criterion per K; `quick`: only those the product's rule reads (gap, silhouette,
+    segment sizes), the same values as a full run's."""
     rng = np.random.default_rng(RANDOM_STATE)
     limit = k_selection.feasible_k_limit(matrix)
     uniform = [
         k_selection.uniform_reference(matrix, rng) for _ in range(k_selection.GAP_REFERENCES)
     ]
-    permuted = [permutation_reference(matrix, groups, rng) for _ in range(PERMUTATION_REFERENCES)]
+    references = {"gap": uniform}
+    if not quick:
+        references["pgap"] = [
+            permutation_reference(matrix, groups, rng) for _ in range(PERMUTATION_REFERENCES)
+        ]
     rows, labels = [], {}
     for k in [1, *[k for k in K_VALUES if k <= limit]]:
         fit = kmeans(k, RANDOM_STATE, k_selection.SWEEP_RESTARTS).fit(matrix)
@@ -155,33 +147,38 @@ def criteria_for(matrix: np.ndarray, groups) -> tuple[pd.DataFrame, dict[int, np
             "inertia": fit.inertia_,
             "smallest_segment_share": np.bincount(fit.labels_).min() / len(matrix),
         }
-        for name, references in (("gap", uniform), ("pgap", permuted)):
+        for name, draws in references.items():
             ref = [
                 np.log(kmeans(k, RANDOM_STATE, k_selection.REFERENCE_RESTARTS).fit(d).inertia_)
-                for d in references
+                for d in draws
             ]
             row[name] = np.mean(ref) - log_w
-            row[f"{name}_sd"] = np.std(ref) * np.sqrt(1 + 1 / len(references))
+            row[f"{name}_sd"] = np.std(ref) * np.sqrt(1 + 1 / len(draws))
         if k > 1:
+            row["silhouette"] = silhouette_score(matrix, fit.labels_)
+        if k > 1 and not quick:
             row["calinski_harabasz"] = calinski_harabasz_score(matrix, fit.labels_)
             row["davies_bouldin"] = davies_bouldin_score(matrix, fit.labels_)
-            row["silhouette"] = silhouette_score(matrix, fit.labels_)
             row["stability"], row["stability_min"] = stability(matrix, fit.labels_, k, rng)
             row["prediction_strength"] = prediction_strength(matrix, k, rng)
         rows.append(row)
     return pd.DataFrame(rows), labels
 
 
-def compute_draw(name: str, kind: str, scenario: Scenario, seed: int, cache: Path) -> Draw:
-    cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"{name}-{seed}.pkl"
-    if path.exists():
-        return pd.read_pickle(path)
+def compute_draw(
+    name: str, kind: str, scenario: Scenario, seed: int, cache: Path, weighting: str, quick: bool
+) -> Draw:
+    # Keyed by the features' family weighting too: another weighting is another matrix.
+    path = cache / f"{name}-{seed}-{weighting}.pkl"
+    quick_path = path.with_name(f"{path.stem}-quick.pkl")
+    for cached in (path, quick_path) if quick else (path,):
+        if cached.exists():
+            return pd.read_pickle(cached)
     rows, truth = planted_transactions(scenario, seed)
     features = customer_features_of(dated(rows))
     # As `sweep_k`: customers in user_id order, the preprocessor fitted on all, then a sample.
     features = features.sort_values("user_id", kind="stable").reset_index(drop=True)
-    preprocessor = build_preprocessor(features)
+    preprocessor = build_preprocessor(features, weighting)
     matrix = preprocessor.fit_transform(model_inputs(features))
     rng = np.random.default_rng(RANDOM_STATE)
     keep = np.arange(len(matrix))
@@ -189,13 +186,16 @@ def compute_draw(name: str, kind: str, scenario: Scenario, seed: int, cache: Pat
         keep = np.sort(rng.choice(len(matrix), k_selection.SWEEP_SAMPLE, replace=False))
     truth_of = truth.set_index("user_id")["archetype"]
     labels_truth = truth_of.loc[features["user_id"].to_numpy()[keep]].to_numpy()
-    criteria, labels = criteria_for(matrix[keep], column_groups(preprocessor))
+    blocks = tuple(name for name, *_ in preprocessor.transformers_)
+    criteria, labels = criteria_for(matrix[keep], column_groups(preprocessor, blocks), quick)
     draw = Draw(name, kind, seed, scenario.archetypes, criteria, labels, labels_truth)
-    pd.to_pickle(draw, path)
+    pd.to_pickle(draw, quick_path if quick else path)
     return draw
 
 
-def all_draws(cache: Path, seeds: int, random_draws: int) -> list[Draw]:
+def all_draws(
+    cache: Path, seeds: int, random_draws: int, weighting: str = FAMILY_WEIGHTING, quick=False
+) -> list[Draw]:
     cache.mkdir(parents=True, exist_ok=True)
     jobs = [
         (name, name, scenario, seed)
@@ -220,7 +220,7 @@ def all_draws(cache: Path, seeds: int, random_draws: int) -> list[Draw]:
     draws = []
     for number, (name, kind, scenario, seed) in enumerate(jobs, 1):
         started = time.perf_counter()
-        draws.append(compute_draw(name, kind, scenario, seed, cache))
+        draws.append(compute_draw(name, kind, scenario, seed, cache, weighting, quick))
         print(
             f"[{number}/{len(jobs)}] {name} seed {seed}: {time.perf_counter() - started:.1f}s",
             flush=True,
@@ -578,9 +578,21 @@ def main() -> None:
         "--rule", default="product (lib/model/k_selection.py)", help="rule to detail by kind"
     )
     parser.add_argument("--misses", action="store_true", help="print every miss of the chosen rule")
+    parser.add_argument(
+        "--weighting",
+        choices=("equal", "structure"),
+        default=FAMILY_WEIGHTING,
+        help="family weights of the features (`build_preprocessor`)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="only the criteria the product's rule reads, and only that rule (about 3x faster)",
+    )
     args = parser.parse_args()
-    draws = all_draws(args.cache, args.seeds, args.random)
-    results = evaluate(RULES, draws)
+    draws = all_draws(args.cache, args.seeds, args.random, args.weighting, args.quick)
+    rules = {args.rule: RULES[args.rule]} if args.quick else RULES
+    results = evaluate(rules, draws)
     pd.set_option("display.width", 200)
     print(summary(results).round(3).to_string())
     chosen = results[(results["rule"] == args.rule) & results["structured"]]

@@ -233,6 +233,8 @@ def _fit_card(
         # The columns the model uses: every candidate that varies in the training data.
         "features": used_features(preprocess),
         "feature_weights": preprocess.transformer_weights,
+        # With structure weighting: each family's own gap gain and its variance multiplier.
+        "family_structure": getattr(preprocess, "family_structure", None),
         "candidate_features": list(MODEL_FEATURES),
         "rows": len(sample.features),
         "fit_sample": sample.card(),

@@ -36,6 +36,9 @@ DEMOGRAPHIC_FEATURES: tuple[str, ...] = (
 MODEL_FEATURES: tuple[str, ...] = BASKET_FEATURES + BEHAVIOUR_FEATURES + DEMOGRAPHIC_FEATURES
 # Relative weight of each family's total variance (1 = equal footing).
 FAMILY_WEIGHTS: dict[str, float] = {"basket": 1.0, "behaviour": 1.0, "demographics": 1.0}
+# "structure": FAMILY_WEIGHTS scaled by the cluster structure each family carries on its own
+# (`lib/model/family_weights.py`); "equal": FAMILY_WEIGHTS as they are.
+FAMILY_WEIGHTING = "equal"
 KMEANS_RESTARTS = 10
 
 # Stability (Hennig's clusterboot): refit on STABILITY_SUBSAMPLES random subsamples of

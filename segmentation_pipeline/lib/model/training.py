@@ -26,9 +26,15 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from segmentation_pipeline.lib.model.family_weights import (
+    FAMILY_BLOCKS,
+    family_structure,
+    structure_multipliers,
+)
 from segmentation_pipeline.lib.model.spec import (
     BASKET_FEATURES,
     DEMOGRAPHIC_FEATURES,
+    FAMILY_WEIGHTING,
     FAMILY_WEIGHTS,
     KMEANS_RESTARTS,
     LINEAR_BEHAVIOUR_FEATURES,
@@ -52,8 +58,15 @@ def _window_days(features: pd.DataFrame) -> int:
     return (last - first).days + 1
 
 
-def build_preprocessor(features: pd.DataFrame) -> ColumnTransformer:
-    """Encoding, scaling and family weights for these customers (see the module docstring)."""
+def build_preprocessor(
+    features: pd.DataFrame, weighting: str = FAMILY_WEIGHTING
+) -> ColumnTransformer:
+    """Encoding, scaling and family weights for these customers (see the module docstring).
+
+    With `weighting` "structure", each family's variance is then multiplied by its share of the
+    cluster structure the families carry on their own (`lib/model/family_weights.py`); the
+    structure and multipliers are kept on the preprocessor as `family_structure` (model card).
+    """
     inputs = model_inputs(features)
     basket = _varying(inputs, BASKET_FEATURES)
     log_behaviour = _varying(inputs, LOG_BEHAVIOUR_FEATURES)
@@ -84,10 +97,33 @@ def build_preprocessor(features: pd.DataFrame) -> ColumnTransformer:
     if not blocks:
         # Nothing varies (one customer, or identical customers): one column of zeros.
         blocks.append(("behaviour", StandardScaler(), [LOG_BEHAVIOUR_FEATURES[0]], 1.0))
-    return ColumnTransformer(
+    preprocessor = ColumnTransformer(
         [(name, transformer, columns) for name, transformer, columns, _ in blocks],
         transformer_weights={name: float(weight) for name, _, _, weight in blocks},
     )
+    if weighting == "structure":
+        weigh_by_structure(preprocessor, inputs)
+    return preprocessor
+
+
+def weigh_by_structure(preprocessor: ColumnTransformer, inputs: pd.DataFrame) -> None:
+    """Scale each family's block weights by sqrt(its structure multiplier), in place."""
+    fitted = clone(preprocessor)
+    structure = family_structure(fitted, fitted.fit_transform(inputs))
+    if len(structure) < 2:
+        return
+    multipliers = structure_multipliers(structure)
+    family_of = {block: family for family, blocks in FAMILY_BLOCKS.items() for block in blocks}
+    preprocessor.set_params(
+        transformer_weights={
+            name: weight * float(np.sqrt(multipliers[family_of[name]]))
+            for name, weight in preprocessor.transformer_weights.items()
+        }
+    )
+    preprocessor.family_structure = {
+        "gap_gain": structure,
+        "variance_multiplier": {family: round(m, 4) for family, m in multipliers.items()},
+    }
 
 
 def used_features(preprocessor: ColumnTransformer) -> list[str]:
