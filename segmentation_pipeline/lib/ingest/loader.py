@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,6 +296,11 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     return int(first_rowid)
 
 
+def _line_number(first_rowid: int) -> str:
+    """A staged row's line in its file (see `stage_file`)."""
+    return f"(staged.rowid - {first_rowid} + 2)"
+
+
 def _find_later_copies(con: duckdb.DuckDBPyConnection, first_rowid: int) -> None:
     """Temp table `later_copies`: the line of every row that repeats an earlier line, and the
     line of its first copy.
@@ -313,7 +317,7 @@ def _find_later_copies(con: duckdb.DuckDBPyConnection, first_rowid: int) -> None
     # Only the rows of repeated hashes are read in full: none at all in a file without copies.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE later_copies AS "
-        f"WITH candidates AS (SELECT rowid - {first_rowid} + 2 AS line_number, {columns} "
+        f"WITH candidates AS (SELECT {_line_number(first_rowid)} AS line_number, {columns} "
         "FROM staged WHERE row_hash IN (SELECT row_hash FROM repeated_hashes)), "
         f"copies AS (SELECT line_number, min(line_number) OVER (PARTITION BY {columns}) "
         "AS first_line_number FROM candidates) "
@@ -328,10 +332,9 @@ def _collect_rejected(con: duckdb.DuckDBPyConnection, first_rowid: int) -> None:
         "CREATE OR REPLACE TEMP TABLE rejected AS "
         f"SELECT line_number, {', '.join(SOURCE_COLUMNS)}, {_reasons()} AS reasons "
         f"FROM (SELECT *, {_cleaned_columns()} FROM ("
-        f"SELECT staged.rowid - {first_rowid} + 2 AS line_number, staged.*, "
+        f"SELECT {_line_number(first_rowid)} AS line_number, staged.*, "
         "later_copies.first_line_number FROM staged "
-        "LEFT JOIN later_copies ON staged.rowid - "
-        f"{first_rowid} + 2 = later_copies.line_number "
+        f"LEFT JOIN later_copies ON {_line_number(first_rowid)} = later_copies.line_number "
         "WHERE staged.broken OR later_copies.line_number IS NOT NULL)) ORDER BY line_number"
     )
 
@@ -345,7 +348,7 @@ def _valid_rows_sql(first_rowid: int) -> str:
         for column, kind in RAW_COLUMN_TYPES.items()
     )
     return (
-        f"SELECT {typed} FROM staged WHERE NOT broken AND rowid - {first_rowid} + 2 "
+        f"SELECT {typed} FROM staged WHERE NOT broken AND {_line_number(first_rowid)} "
         "NOT IN (SELECT line_number FROM later_copies)"
     )
 
@@ -383,7 +386,7 @@ class StagedFile:
 
 
 def _write_rejected(staging: duckdb.DuckDBPyConnection, folder: Path) -> Path:
-    temp = folder / f"{raw_layer.TEMP_PREFIX}{uuid.uuid4().hex}.rejected"
+    temp = raw_layer.temp_path(folder, "rejected")
     staging.execute(f"COPY rejected TO '{temp}' (FORMAT parquet)")
     return temp
 

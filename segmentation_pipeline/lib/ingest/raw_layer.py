@@ -54,6 +54,11 @@ def day_file(root: Path, day: str) -> Path:
     return root / f"{PARTITION_COLUMN}={day}" / DAY_FILE
 
 
+def temp_path(folder: Path, kind: str) -> Path:
+    """A fresh hidden temp file name in `folder` (removed by `sync_raw_layer` if left behind)."""
+    return folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}.{kind}"
+
+
 def stage_day(
     con: duckdb.DuckDBPyConnection, root: Path, day: str, rows_sql: str, sha256: str, rows: int
 ) -> StagedDay:
@@ -61,7 +66,7 @@ def stage_day(
     tagged with the landing file's SHA-256 and the row count; `publish` renames it into place."""
     final = day_file(root, day)
     final.parent.mkdir(parents=True, exist_ok=True)
-    temp = final.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex}.tmp")
+    temp = temp_path(final.parent, "tmp")
     try:
         con.execute(
             f"COPY ({rows_sql}) TO '{temp}' (FORMAT parquet, "
