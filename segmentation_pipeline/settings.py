@@ -106,6 +106,11 @@ class Settings:
         return self.data_dir / "raw" / "transactions"
 
     @property
+    def staging_dir(self) -> Path:
+        """Where files checked row by row wait to enter the warehouse (temp Parquet)."""
+        return self.data_dir / "staging"
+
+    @property
     def spark_work_dir(self) -> Path:
         """Where the Spark engine exchanges tables with the warehouse (Parquet, per step)."""
         return self.data_dir / "spark"

@@ -2,10 +2,8 @@
 
 import time
 from collections import Counter
-from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 
 from segmentation_pipeline.defs.metadata import markdown_table, table_metadata
@@ -16,11 +14,14 @@ from segmentation_pipeline.lib.ingest.loader import (
     FileLoad,
     LandingFileError,
     create_raw_tables,
-    load_files,
+    load_days,
 )
 from segmentation_pipeline.lib.quality.validation import prefetch_great_expectations
-from segmentation_pipeline.lib.warehouse import transaction
-from segmentation_pipeline.settings import RAW_TRANSACTIONS_TABLE, WAREHOUSE_POOL, get_settings
+from segmentation_pipeline.settings import (
+    RAW_TRANSACTIONS_TABLE,
+    WAREHOUSE_POOL,
+    get_settings,
+)
 
 LANDING_SHA256_METADATA_KEY = "landing_file_sha256"
 
@@ -29,35 +30,6 @@ class RawTransactionsConfig(dg.Config):
     """How much breakage a file may carry before the whole day is refused."""
 
     max_rejected_share: float = 0.05
-
-
-def _refuse_if_mostly_broken(load: FileLoad, limit: float) -> None:
-    if load.rejected_share > limit:
-        raise LandingFileError(
-            load.path,
-            f"{load.rows_rejected} of {load.data_lines} data lines "
-            f"({load.rejected_share:.1%}) break the data contract, more than the "
-            f"{limit:.0%} allowed ({load.rejection_reasons})",
-            "Fix the export and land it again; nothing of this run was written",
-        )
-
-
-def load_days(
-    con: duckdb.DuckDBPyConnection, files: dict[str, Path], raw_dir: Path, max_rejected_share: float
-) -> list[FileLoad]:
-    """Load each day's file in one transaction (none is written if one fails), then rename the
-    days' Parquet files into the raw layer."""
-    loads: list[FileLoad] = []
-    try:
-        with transaction(con):
-            loads = load_files(con, files, raw_dir)
-            for load in loads:
-                _refuse_if_mostly_broken(load, max_rejected_share)
-    except BaseException:
-        raw_layer.discard(load.raw_layer_file for load in loads)
-        raise
-    raw_layer.publish(load.raw_layer_file for load in loads)
-    return loads
 
 
 def files_table(loads: list[FileLoad]) -> pd.DataFrame:
@@ -104,8 +76,9 @@ def raw_transactions(
     delete the day, insert, in one transaction, so re-running a day changes nothing. Rows that
     break the data contract go to `raw.rejected_transactions` with their line and reasons. A
     range of days (a backfill) is one run and one transaction: if any day fails, none is written.
-    Each loaded day is also written as Parquet under `raw/transactions/transaction_date=DAY/`
-    (the raw layer Spark reads; see `lib/ingest/raw_layer.py`), renamed into place after the commit.
+    With the Spark engine, each loaded day is also written as Parquet under
+    `raw/transactions/transaction_date=DAY/` (the raw layer Spark reads; see
+    `lib/ingest/raw_layer.py`), renamed into place after the commit.
     Per-day figures are in the `files` table of the metadata.
     """
     prefetch_great_expectations()  # for the contract check that follows this asset
@@ -114,9 +87,19 @@ def raw_transactions(
     files = {day: landing.day_file(day) for day in context.partition_keys}
     with warehouse.connect() as con:
         create_raw_tables(con)
-        repaired = raw_layer.sync_raw_layer(con, settings.raw_transactions_dir)
+        repaired = (
+            raw_layer.sync_raw_layer(con, settings.raw_transactions_dir)
+            if settings.engine == "spark"
+            else []
+        )
         try:
-            loads = load_days(con, files, settings.raw_transactions_dir, config.max_rejected_share)
+            loads = load_days(
+                con,
+                files,
+                settings.staging_dir,
+                settings.raw_transactions_dir if settings.engine == "spark" else None,
+                config.max_rejected_share,
+            )
         except LandingFileError as error:
             # A bad file stays bad: fail now (no retries) and say which file and why.
             raise dg.Failure(

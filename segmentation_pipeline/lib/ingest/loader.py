@@ -1,7 +1,12 @@
-"""Load one landing file into the warehouse: stage as text, tag broken rows, insert the rest.
+"""Load landing files into the warehouse: valid rows typed, broken rows kept with reasons.
 
 Every data line of a file ends up in exactly one of `raw.transactions` (valid rows, typed) or
 `raw.rejected_transactions` (original text, line number and every reason), so nothing is lost.
+
+Most files are clean, so each file is first inserted in one pass that keeps only rows in the
+contract's plain form (`insert_if_clean`). When that pass kept every line, the file is done;
+otherwise its rows are taken out again and the file is checked row by row
+(`stage_landing_file`), which finds each broken row's line and reasons.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -22,6 +28,7 @@ from segmentation_pipeline.lib.ingest.contract import (
     PRODUCT_ID_PATTERN,
     RAW_COLUMN_TYPES,
 )
+from segmentation_pipeline.lib.warehouse import transaction
 from segmentation_pipeline.settings import SOURCE_COLUMNS
 
 RAW_TABLE_DDL = (
@@ -67,7 +74,6 @@ class FileLoad:
     data_lines: int
     rows_loaded: int
     rows_rejected: int
-    raw_layer_file: raw_layer.StagedDay  # the day's Parquet file, to publish after the commit
     rejection_reasons: dict[str, int] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
 
@@ -80,21 +86,46 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-# Each source column is trimmed once (`<column>__text`) and, if an integer column, parsed once
-# (`<column>__int`); the rules read those instead of trimming again.
+# Each source column is cleaned once (`<column>__text`) and, if an integer column, parsed once
+# (`<column>__int`); the rules read those instead of cleaning again.
 TEXT_SUFFIX = "__text"
 INTEGER_SUFFIX = "__int"
 
 
-def _cleaned_columns() -> str:
-    trimmed = [f"trim({column}) AS {column}{TEXT_SUFFIX}" for column in SOURCE_COLUMNS]
-    # Digits only: a bare cast would accept "12.5" or "1e3" (rounded to 13 and 1000).
-    parsed = [
-        f"CASE WHEN regexp_full_match(trim({column}), '[+-]?[0-9]+') "
-        f"THEN TRY_CAST(trim({column}) AS BIGINT) END AS {column}{INTEGER_SUFFIX}"
-        for column in INTEGER_RANGES
-    ]
-    return ", ".join(trimmed + parsed)
+def _cleaned_columns(*, plain_only: bool = False) -> str:
+    """The cleaned columns as the row-by-row check reads them (trimmed, signs and leading zeros
+    allowed), or, `plain_only`, as the one-pass insert reads them: untouched, an integer only
+    in its plain form ("12", not "+12", "012" or " 12"). Every plain row is valid as read row by
+    row, to the same values; a valid row that is not plain sends its file to the row-by-row check.
+    """
+    if plain_only:
+        texts = {column: column for column in SOURCE_COLUMNS}
+        parsed = {
+            # A bare cast would accept "12.5", "1e3" or "1_000": the round trip refuses them.
+            column: f"CASE WHEN CAST(TRY_CAST({column} AS BIGINT) AS VARCHAR) = {column} "
+            f"THEN TRY_CAST({column} AS BIGINT) END"
+            for column in INTEGER_RANGES
+        }
+    else:
+        texts = {column: f"trim({column})" for column in SOURCE_COLUMNS}
+        # Digits only, for the same reason.
+        parsed = {
+            column: f"CASE WHEN regexp_full_match(trim({column}), '[+-]?[0-9]+') "
+            f"THEN TRY_CAST(trim({column}) AS BIGINT) END"
+            for column in INTEGER_RANGES
+        }
+    return ", ".join(
+        [f"{text} AS {column}{TEXT_SUFFIX}" for column, text in texts.items()]
+        + [f"{number} AS {column}{INTEGER_SUFFIX}" for column, number in parsed.items()]
+    )
+
+
+def _typed_columns() -> str:
+    """A cleaned row's values, typed as in `raw.transactions` (without the date)."""
+    return ", ".join(
+        f"{column}{INTEGER_SUFFIX if kind == 'BIGINT' else TEXT_SUFFIX} AS {column}"
+        for column, kind in RAW_COLUMN_TYPES.items()
+    )
 
 
 @dataclass(frozen=True)
@@ -210,33 +241,47 @@ BLANK_LINE_AFTER_NEWLINE = re.compile(rb"\n[ \t\r\f\v]*(?=\n)")
 FINGERPRINT_CHUNK_BYTES = 16 * 1024 * 1024
 
 
-def _non_blank_complete_lines(block: bytes) -> int:
-    """Lines of `block` (each ending with a newline) that hold more than whitespace."""
+class Fingerprint(NamedTuple):
+    """A file's identity and its lines, counted apart from the parser."""
+
+    sha256: str
+    data_lines: int  # non-blank lines after the header
+    # No blank line and no carriage return outside a CRLF pair: the parser makes exactly one
+    # row of each line (it splits a line at a lone CR and may make a row of a line of spaces).
+    plain: bool
+
+
+def _blank_lines(block: bytes) -> int:
+    """Lines of `block` (each ending with a newline) that hold only whitespace."""
     first_line = block[: block.index(b"\n")]
-    blank = len(BLANK_LINE_AFTER_NEWLINE.findall(block)) + (not first_line.strip())
-    return block.count(b"\n") - blank
+    return len(BLANK_LINE_AFTER_NEWLINE.findall(block)) + (not first_line.strip())
 
 
-def file_fingerprint(path: Path) -> tuple[str, int]:
-    """SHA-256 of the file and its count of non-blank data lines, counted apart from the parser.
+def file_fingerprint(path: Path) -> Fingerprint:
+    """SHA-256 of the file, its count of non-blank data lines and whether it is plain.
 
     One pass in fixed-size chunks (memory does not grow with the file); a line cut by a chunk
     boundary is carried over to the next chunk so it is counted once.
     """
     digest = hashlib.sha256()
-    lines = 0
+    lines = blank = lone_carriage_returns = 0
     carry = b""
     with path.open("rb") as handle:
         while chunk := handle.read(FINGERPRINT_CHUNK_BYTES):
             digest.update(chunk)
             complete_end = chunk.rfind(b"\n") + 1  # 0: no line ends in this chunk
             if complete_end:
-                lines += _non_blank_complete_lines(carry + chunk[:complete_end])
+                block = carry + chunk[:complete_end]
+                lines += block.count(b"\n")
+                blank += _blank_lines(block)
+                lone_carriage_returns += block.count(b"\r") - block.count(b"\r\n")
                 carry = chunk[complete_end:]
             else:
                 carry += chunk
-    lines += NON_BLANK_LINE.subn(b"", carry)[1]
-    return digest.hexdigest(), max(lines - 1, 0)
+    non_blank = lines - blank + NON_BLANK_LINE.subn(b"", carry)[1]
+    last_line_plain = b"\r" not in carry and carry == carry.strip()  # it has no newline
+    plain = not blank and not lone_carriage_returns and last_line_plain
+    return Fingerprint(digest.hexdigest(), max(non_blank - 1, 0), plain)
 
 
 def file_sha256(path: Path) -> str:
@@ -341,15 +386,10 @@ def _collect_rejected(con: duckdb.DuckDBPyConnection, first_rowid: int) -> None:
 
 def _valid_rows_sql(first_rowid: int) -> str:
     """The staged rows that break no rule, typed as in `raw.transactions` (without the date)."""
-    typed = ", ".join(
-        f"CAST(trim({column}) AS BIGINT) AS {column}"
-        if kind == "BIGINT"
-        else f"trim({column}) AS {column}"
-        for column, kind in RAW_COLUMN_TYPES.items()
-    )
     return (
-        f"SELECT {typed} FROM staged WHERE NOT broken AND {_line_number(first_rowid)} "
-        "NOT IN (SELECT line_number FROM later_copies)"
+        f"SELECT {_typed_columns()} FROM (SELECT *, {_cleaned_columns()} FROM staged "
+        f"WHERE NOT broken AND {_line_number(first_rowid)} "
+        "NOT IN (SELECT line_number FROM later_copies))"
     )
 
 
@@ -367,27 +407,60 @@ def _rejection_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, dict[st
     return int(total), int(rejected), reasons
 
 
-# Files staged side by side: a day of the default sample or of 10x is too small for the
-# engine to spread one file over both cores of a small machine; two files at once use them.
-PARALLEL_FILES = 2
+# Files fingerprinted ahead of the one the engine is loading.
+FINGERPRINT_THREADS = 2
+
+
+def insert_if_clean(
+    con: duckdb.DuckDBPyConnection, day: str, path: Path, fingerprint: Future[Fingerprint]
+) -> bool:
+    """Insert the file's plain valid rows as `day` in one pass; True when that was every line.
+
+    False when a line was broken, repeated, or not in its plain form: the day's rows are left
+    in `raw.transactions` for the caller to remove. The engine reads the file once, in parallel,
+    without staging, while `fingerprint` counts its lines on another thread.
+    """
+    try:
+        (inserted,) = con.execute(
+            f"INSERT INTO raw.transactions SELECT {_typed_columns()}, DATE '{day}' "
+            f"FROM (SELECT *, {_cleaned_columns(plain_only=True)} FROM ({_read_csv_sql(path)})) "
+            f"WHERE NOT {_breaks_row_rules()}"
+        ).fetchone()
+    except duckdb.Error as error:
+        raise _parse_error(path, error) from error
+    file = fingerprint.result()
+    if not file.plain or inserted != file.data_lines:
+        return False
+    # A hash collision only sends the file to the row-by-row check, which compares full rows.
+    (repeated,) = con.execute(
+        f"SELECT count(*) FROM (SELECT hash({', '.join(SOURCE_COLUMNS)}) AS row_hash "
+        f"FROM raw.transactions WHERE transaction_date = DATE '{day}' "
+        "GROUP BY row_hash HAVING count(*) > 1)"
+    ).fetchone()
+    return not repeated
 
 
 @dataclass(frozen=True)
 class StagedFile:
-    """A landing file checked and written as temp Parquet files, waiting to enter the warehouse."""
+    """A landing file checked row by row, its rows in temp Parquet files for the warehouse."""
 
     load: FileLoad
+    valid_rows: Path
     rejected_rows: Path | None  # the quarantined rows (None when every row is valid)
 
     def discard(self) -> None:
-        raw_layer.discard([self.load.raw_layer_file])
-        if self.rejected_rows:
-            self.rejected_rows.unlink(missing_ok=True)
+        for rows in (self.valid_rows, self.rejected_rows):
+            if rows:
+                rows.unlink(missing_ok=True)
 
 
-def _write_rejected(staging: duckdb.DuckDBPyConnection, folder: Path) -> Path:
-    temp = raw_layer.temp_path(folder, "rejected")
-    staging.execute(f"COPY rejected TO '{temp}' (FORMAT parquet)")
+def _write_temp(staging: duckdb.DuckDBPyConnection, sql: str, folder: Path, kind: str) -> Path:
+    temp = raw_layer.temp_path(folder, kind)
+    try:
+        staging.execute(f"COPY ({sql}) TO '{temp}' (FORMAT parquet)")
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     return temp
 
 
@@ -395,72 +468,72 @@ def stage_landing_file(
     staging: duckdb.DuckDBPyConnection,
     day: str,
     path: Path,
-    raw_root: Path,
-    fingerprints: ThreadPoolExecutor,
+    work_dir: Path,
+    fingerprint: Fingerprint,
 ) -> StagedFile:
-    """Parse and check one day's file on `staging` (a connection of its own, closed here) and
-    write its valid rows as the day's raw-layer Parquet file under a temp name
-    (`raw_layer.stage_day`) and its rejected rows to a temp file beside it.
+    """Parse and check one day's file row by row on `staging` (a connection of its own, closed
+    here) and write its valid and rejected rows to temp files in `work_dir`.
 
-    The file is read twice in all: once by the engine and once, on a thread of `fingerprints`
-    while the engine works (both release the GIL), for its hash and an independent count of its
-    lines, which the parse must match. Staging commits as it goes, outside the load's
-    transaction: temp tables dropped inside it would keep their memory until it commits, every
-    day of a backfill at once (spilling gigabytes at 100x the sample).
+    Staging commits as it goes, outside the load's transaction: temp tables dropped inside it
+    would keep their memory until it commits, every day of a backfill at once (spilling
+    gigabytes at 100x the sample).
     """
     with staging:
-        ignored = _check_columns(path, _read_header(path))
-        fingerprint = fingerprints.submit(file_fingerprint, path)
         first_rowid = stage_file(staging, path)
         _find_later_copies(staging, first_rowid)
         _collect_rejected(staging, first_rowid)
         total, rejected, reasons = _rejection_counts(staging)
-        sha256, data_lines = fingerprint.result()
-        if total != data_lines:
+        if total != fingerprint.data_lines:
             raise LandingFileError(
                 path,
-                f"{data_lines} data lines but {total} rows parsed (a quoted field with a line "
-                "break, or lines the CSV reader could not split)",
+                f"{fingerprint.data_lines} data lines but {total} rows parsed (a quoted field "
+                "with a line break, or lines the CSV reader could not split)",
                 "Re-export the file with one record per line",
             )
-        day_file = raw_layer.stage_day(
-            staging, raw_root, day, _valid_rows_sql(first_rowid), sha256, total - rejected
-        )
-        load = FileLoad(
-            day=day,
-            path=path,
-            file_sha256=sha256,
-            data_lines=data_lines,
-            rows_loaded=total - rejected,
-            rows_rejected=rejected,
-            raw_layer_file=day_file,
-            rejection_reasons=reasons,
-            ignored_columns=ignored,
-        )
+        work_dir.mkdir(parents=True, exist_ok=True)
+        valid_rows = _write_temp(staging, _valid_rows_sql(first_rowid), work_dir, "valid")
         try:
-            rejected_rows = _write_rejected(staging, day_file.temp.parent) if rejected else None
+            rejected_rows = (
+                _write_temp(staging, "SELECT * FROM rejected", work_dir, "rejected")
+                if rejected
+                else None
+            )
         except BaseException:
-            raw_layer.discard([day_file])
+            valid_rows.unlink(missing_ok=True)
             raise
-    return StagedFile(load=load, rejected_rows=rejected_rows)
+    load = FileLoad(
+        day=day,
+        path=path,
+        file_sha256=fingerprint.sha256,
+        data_lines=total,
+        rows_loaded=total - rejected,
+        rows_rejected=rejected,
+        rejection_reasons=reasons,
+    )
+    return StagedFile(load=load, valid_rows=valid_rows, rejected_rows=rejected_rows)
 
 
 def insert_staged(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
-    """Add a staged day to `raw.transactions`, its quarantine and the ledger (on `con`, inside
-    the load's transaction; the day's earlier rows are already deleted)."""
+    """Add a staged day to `raw.transactions` and its quarantine (on `con`, inside the load's
+    transaction; the day's earlier rows are already deleted); its temp files go either way."""
     load = staged.load
-    con.execute(
-        f"INSERT INTO raw.transactions SELECT {', '.join(RAW_COLUMN_TYPES)}, "
-        f"DATE '{load.day}' FROM read_parquet('{load.raw_layer_file.temp}')"
-    )
-    if staged.rejected_rows:
+    try:
         con.execute(
-            f"INSERT INTO raw.rejected_transactions SELECT DATE '{load.day}', ?, line_number, "
-            f"{', '.join(SOURCE_COLUMNS)}, reasons, now() "
-            f"FROM read_parquet('{staged.rejected_rows}')",
-            [str(load.path)],
+            f"INSERT INTO raw.transactions SELECT *, DATE '{load.day}' "
+            f"FROM read_parquet('{staged.valid_rows}')"
         )
-        staged.rejected_rows.unlink()
+        if staged.rejected_rows:
+            con.execute(
+                f"INSERT INTO raw.rejected_transactions SELECT DATE '{load.day}', ?, "
+                f"line_number, {', '.join(SOURCE_COLUMNS)}, reasons, now() "
+                f"FROM read_parquet('{staged.rejected_rows}')",
+                [str(load.path)],
+            )
+    finally:
+        staged.discard()
+
+
+def _record_load(con: duckdb.DuckDBPyConnection, load: FileLoad) -> None:
     con.execute(
         "INSERT INTO raw.landing_loads VALUES (?, ?, ?, ?, ?, ?, ?, now())",
         [
@@ -475,43 +548,98 @@ def insert_staged(con: duckdb.DuckDBPyConnection, staged: StagedFile) -> None:
     )
 
 
-def load_files(
-    con: duckdb.DuckDBPyConnection, files: dict[str, Path], raw_root: Path
-) -> list[FileLoad]:
-    """Replace each day (key) in the raw tables with its file; the caller owns the transaction
-    and publishes each load's `raw_layer_file` after it commits (or discards them).
+def _load_file(
+    con: duckdb.DuckDBPyConnection,
+    day: str,
+    path: Path,
+    work_dir: Path,
+    fingerprint: Future[Fingerprint],
+) -> FileLoad:
+    """Replace `day` with one file: in one pass when it is clean, else row by row."""
+    ignored = _check_columns(path, _read_header(path))
+    if insert_if_clean(con, day, path, fingerprint):
+        file = fingerprint.result()
+        load = FileLoad(
+            day=day,
+            path=path,
+            file_sha256=file.sha256,
+            data_lines=file.data_lines,
+            rows_loaded=file.data_lines,
+            rows_rejected=0,
+        )
+    else:
+        con.execute(f"DELETE FROM raw.transactions WHERE transaction_date = DATE '{day}'")
+        staged = stage_landing_file(con.cursor(), day, path, work_dir, fingerprint.result())
+        insert_staged(con, staged)
+        load = staged.load
+    load.ignored_columns = ignored
+    _record_load(con, load)
+    return load
 
-    Files are staged PARALLEL_FILES at a time and enter the transaction in order, so the
-    engine's working set is a few days' rows, not the range's.
+
+def load_files(
+    con: duckdb.DuckDBPyConnection, files: dict[str, Path], work_dir: Path
+) -> list[FileLoad]:
+    """Replace each day (key) in the raw tables with its file, in order; the caller owns the
+    transaction. Files checked row by row pass through temp files in `work_dir`.
+
+    The engine works on one file at a time with all its threads, while the next files are
+    fingerprinted on other threads (hashing releases the GIL).
     """
     days = list(files)
     for table in ("raw.transactions", "raw.rejected_transactions", "raw.landing_loads"):
         con.execute(f"DELETE FROM {table} WHERE CAST(transaction_date AS VARCHAR) IN ?", [days])
-    with (
-        ThreadPoolExecutor(max_workers=PARALLEL_FILES) as fingerprints,
-        ThreadPoolExecutor(max_workers=PARALLEL_FILES) as stagers,
-    ):
-        # Each stager gets its own connection, made here: `con` belongs to this thread.
-        stagings = [con.cursor() for _ in files]
-        futures = [
-            stagers.submit(stage_landing_file, staging, day, path, raw_root, fingerprints)
-            for staging, (day, path) in zip(stagings, files.items(), strict=True)
-        ]
+    for leftover in work_dir.glob(
+        f"{raw_layer.TEMP_PREFIX}*"
+    ):  # of a killed load (writers take turns)
+        leftover.unlink(missing_ok=True)
+    with ThreadPoolExecutor(max_workers=FINGERPRINT_THREADS) as pool:
+        fingerprints = {day: pool.submit(file_fingerprint, path) for day, path in files.items()}
         try:
-            for future in futures:
-                insert_staged(con, future.result())
-        except BaseException:
-            _discard_all(futures)
-            for staging in stagings:  # those of cancelled stagers (closing twice is harmless)
-                staging.close()
-            raise
-    return [future.result().load for future in futures]
+            return [
+                _load_file(con, day, path, work_dir, fingerprints[day])
+                for day, path in files.items()
+            ]
+        finally:
+            for fingerprint in fingerprints.values():
+                fingerprint.cancel()
 
 
-def _discard_all(futures: list[Future[StagedFile]]) -> None:
-    """Remove every temp file of a failed load, once the stagers still running are done."""
-    for future in futures:
-        future.cancel()
-    for future in futures:
-        if not future.cancelled() and future.exception() is None:
-            future.result().discard()
+def _refuse_if_mostly_broken(load: FileLoad, limit: float) -> None:
+    if load.rejected_share > limit:
+        raise LandingFileError(
+            load.path,
+            f"{load.rows_rejected} of {load.data_lines} data lines "
+            f"({load.rejected_share:.1%}) break the data contract, more than the "
+            f"{limit:.0%} allowed ({load.rejection_reasons})",
+            "Fix the export and land it again; nothing of this run was written",
+        )
+
+
+def load_days(
+    con: duckdb.DuckDBPyConnection,
+    files: dict[str, Path],
+    work_dir: Path,
+    raw_root: Path | None,
+    max_rejected_share: float,
+) -> list[FileLoad]:
+    """Load each day's file in one transaction: none is written if one fails or if more than
+    `max_rejected_share` of a file's lines break the contract. Given `raw_root`, also write the
+    days' Parquet files there and rename them into place after the commit (`raw_layer`)."""
+    exported: list[raw_layer.StagedDay] = []
+    try:
+        with transaction(con):
+            loads = load_files(con, files, work_dir)
+            for load in loads:
+                _refuse_if_mostly_broken(load, max_rejected_share)
+            for load in loads if raw_root else []:
+                exported.append(
+                    raw_layer.export_day(
+                        con, raw_root, load.day, load.file_sha256, load.rows_loaded
+                    )
+                )
+    except BaseException:
+        raw_layer.discard(exported)
+        raise
+    raw_layer.publish(exported)
+    return loads

@@ -3,18 +3,21 @@
     <data>/raw/transactions/transaction_date=YYYY-MM-DD/part-0.parquet
 
 `raw.transactions` stays a DuckDB table (the DuckDB engine's input, and the truth the ledger
-describes); the Parquet files hold the same rows, written in the same step as the load:
+describes); the Parquet files hold the same rows. Only Spark reads them, so with the Spark
+engine they are written in the same step as the load, and with DuckDB only when a Spark job
+first needs them (`sync_raw_layer`):
 
-1. the loader writes each day's valid rows to a hidden temp file beside its final name, tagged
-   (Parquet key-value metadata) with the landing file's SHA-256 and row count, and fills
-   `raw.transactions` from that file inside the load transaction;
+1. once the load has filled `raw.transactions`, each loaded day's rows are written to a hidden
+   temp file beside its final name, tagged (Parquet key-value metadata) with the landing
+   file's SHA-256 and row count, inside the load transaction;
 2. the transaction commits (rows, quarantine and ledger together);
 3. each temp file is renamed over the day's file (atomic on one filesystem), so a reader sees
    the old day or the new day, never a mix, and re-loading a day replaces exactly its file.
 
-A kill between 2 and 3 leaves a day whose file does not match the ledger: `sync_raw_layer`
-(run before every load and before every Spark job) re-exports exactly those days from the
-table, and removes files of days the ledger no longer has and temp files of failed loads.
+A kill between 2 and 3, or a load with the DuckDB engine, leaves a day whose file does not
+match the ledger: `sync_raw_layer` (run before every Spark job, and before every load with the
+Spark engine) re-exports exactly those days from the table, and removes files of days the
+ledger no longer has and temp files of failed loads.
 The partition folder carries the date, so the files hold the ten source columns only.
 """
 
@@ -78,11 +81,15 @@ def stage_day(
     return StagedDay(day=day, temp=temp, final=final)
 
 
-def _table_rows_sql(day: str) -> str:
-    return (
+def export_day(
+    con: duckdb.DuckDBPyConnection, root: Path, day: str, sha256: str, rows: int
+) -> StagedDay:
+    """Stage the day's rows of `raw.transactions` as its file (see `stage_day`)."""
+    rows_sql = (
         f"SELECT {', '.join(RAW_COLUMN_TYPES)} FROM {RAW_TRANSACTIONS_TABLE} "
         f"WHERE {PARTITION_COLUMN} = DATE '{day}'"
     )
+    return stage_day(con, root, day, rows_sql, sha256, rows)
 
 
 def publish(staged: Iterable[StagedDay]) -> None:
@@ -140,5 +147,5 @@ def sync_raw_layer(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:
         if _file_tags(con, day_file(root, day)) != (sha256, rows)
     ]
     for day, sha256, rows in stale:
-        publish([stage_day(con, root, day, _table_rows_sql(day), sha256, rows)])
+        publish([export_day(con, root, day, sha256, rows)])
     return [day for day, _, _ in stale]

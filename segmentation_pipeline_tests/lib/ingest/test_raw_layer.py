@@ -9,9 +9,8 @@ from segmentation_pipeline.lib.ingest import raw_layer
 from segmentation_pipeline.lib.ingest.loader import (
     LandingFileError,
     create_raw_tables,
-    load_files,
+    load_days,
 )
-from segmentation_pipeline.lib.warehouse import transaction
 
 HEADER = (
     "User_ID,Product_ID,Gender,Age,Occupation,City_Category,Stay_In_Current_City_Years,"
@@ -35,14 +34,9 @@ def land(tmp_path: Path, day: str, *rows: str) -> Path:
     return path
 
 
-def load(con: duckdb.DuckDBPyConnection, root: Path, files: dict[str, Path], *, publish=True):
-    """The asset's protocol: load (writing each day's file under a temp name) in one
-    transaction, rename after the commit."""
-    with transaction(con):
-        loads = load_files(con, files, root)
-    if publish:
-        raw_layer.publish(load.raw_layer_file for load in loads)
-    return loads
+def load(con: duckdb.DuckDBPyConnection, root: Path, files: dict[str, Path]):
+    """The asset's load with the Spark engine: the raw layer written with the rows."""
+    return load_days(con, files, root.parent / "staging", root, max_rejected_share=0.5)
 
 
 def files_rows(con: duckdb.DuckDBPyConnection, root: Path) -> list[tuple]:
@@ -102,9 +96,13 @@ def test_a_kill_between_commit_and_rename_is_repaired_from_the_ledger(
     day = "2025-11-01"
     path = land(tmp_path, day, ROW.format(user=1, purchase=10))
     load(con, root, {day: path})
+    old_file = raw_layer.day_file(root, day).read_bytes()
     land(tmp_path, day, ROW.format(user=5, purchase=50), ROW.format(user=6, purchase=60))
-    load(con, root, {day: path}, publish=False)  # committed, then killed before the rename
-    assert files_rows(con, root) == [(day, 1, 10)]  # the old file still disagrees
+    load(con, root, {day: path})
+    # As if killed between the commit and the rename: the old file still disagrees.
+    raw_layer.day_file(root, day).write_bytes(old_file)
+    raw_layer.temp_path(raw_layer.day_file(root, day).parent, "tmp").write_bytes(b"half")
+    assert files_rows(con, root) == [(day, 1, 10)]
     # A day folder the ledger does not know (e.g. its rows were removed) goes away.
     orphan = raw_layer.day_file(root, "2025-10-31")
     orphan.parent.mkdir()
@@ -123,7 +121,7 @@ def test_a_kill_between_commit_and_rename_is_repaired_from_the_ledger(
 def test_a_broken_file_among_several_leaves_no_file_behind(
     con: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
-    """Files are staged side by side: when one fails, the others' temp files go too."""
+    """When one file fails, the others' temp files go too."""
     root = tmp_path / "raw" / "transactions"
     files = {
         day: land(tmp_path, day, ROW.format(user=user, purchase=10), "broken,row")
@@ -135,4 +133,4 @@ def test_a_broken_file_among_several_leaves_no_file_behind(
         load(con, root, dict(sorted(files.items())))
     assert table_rows(con) == []
     assert con.execute("SELECT count(*) FROM raw.rejected_transactions").fetchone() == (0,)
-    assert [path for path in root.rglob("*") if path.is_file()] == []
+    assert [path for path in root.parent.rglob("*") if path.is_file()] == []  # nor staged
