@@ -33,7 +33,8 @@ class RawTransactionsConfig(dg.Config):
 
 
 def files_table(loads: list[FileLoad]) -> pd.DataFrame:
-    """One row per loaded file: its day, name, data lines, rows loaded and rejected."""
+    """One row per loaded file: its day, name, data lines, rows loaded and rejected, and how it
+    was checked (in one pass when every line was a plain valid row, else row by row)."""
     return pd.DataFrame(
         [
             {
@@ -43,6 +44,7 @@ def files_table(loads: list[FileLoad]) -> pd.DataFrame:
                 "loaded": load.rows_loaded,
                 "rejected": load.rows_rejected,
                 "ignored_columns": ", ".join(load.ignored_columns) or "-",
+                "checked": "row by row" if load.checked_row_by_row else "one pass",
             }
             for load in loads
         ]

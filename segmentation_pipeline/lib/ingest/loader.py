@@ -76,6 +76,7 @@ class FileLoad:
     rows_rejected: int
     rejection_reasons: dict[str, int] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
+    checked_row_by_row: bool = False  # not every line was a plain valid row (see the module)
 
     @property
     def rejected_share(self) -> float:
@@ -572,6 +573,7 @@ def _load_file(
         staged = stage_landing_file(con.cursor(), day, path, work_dir, fingerprint.result())
         insert_staged(con, staged)
         load = staged.load
+        load.checked_row_by_row = True
     load.ignored_columns = ignored
     _record_load(con, load)
     return load

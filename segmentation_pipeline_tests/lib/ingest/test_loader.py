@@ -40,6 +40,7 @@ def test_valid_file_loads_every_row(con: duckdb.DuckDBPyConnection, tmp_path: Pa
     path = write(tmp_path, f"{HEADER}\n{GOOD}\n1000002,P00000001,M,55+,0,C,4+,1,20,12\n")
     load = load_files(con, {"2025-11-01": path}, tmp_path / "raw")[0]
     assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (2, 2, 0)
+    assert not load.checked_row_by_row  # in one pass
     row = con.execute(
         "SELECT User_ID, Purchase, Stay_In_Current_City_Years, transaction_date "
         "FROM raw.transactions ORDER BY User_ID"
@@ -106,6 +107,7 @@ def test_valid_rows_in_any_form_load_as_their_plain_form(
     )
     (load,) = load_files(con, {"2025-11-01": path}, tmp_path / "staging")
     assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (2, 2, 0)
+    assert load.checked_row_by_row
     assert con.execute(
         "SELECT Product_ID, Gender, Age, Occupation, Product_Category, Purchase "
         "FROM raw.transactions WHERE User_ID = 1000002"
