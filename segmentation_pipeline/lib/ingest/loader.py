@@ -387,10 +387,16 @@ def _collect_rejected(con: duckdb.DuckDBPyConnection, first_rowid: int) -> None:
 
 def _valid_rows_sql(first_rowid: int) -> str:
     """The staged rows that break no rule, typed as in `raw.transactions` (without the date)."""
+    # Plain casts: these rows are valid, so the checks of `_cleaned_columns` need not run again.
+    typed = ", ".join(
+        f"CAST(trim({column}) AS BIGINT) AS {column}"
+        if kind == "BIGINT"
+        else f"trim({column}) AS {column}"
+        for column, kind in RAW_COLUMN_TYPES.items()
+    )
     return (
-        f"SELECT {_typed_columns()} FROM (SELECT *, {_cleaned_columns()} FROM staged "
-        f"WHERE NOT broken AND {_line_number(first_rowid)} "
-        "NOT IN (SELECT line_number FROM later_copies))"
+        f"SELECT {typed} FROM staged WHERE NOT broken AND {_line_number(first_rowid)} "
+        "NOT IN (SELECT line_number FROM later_copies)"
     )
 
 
@@ -471,6 +477,7 @@ def stage_landing_file(
     path: Path,
     work_dir: Path,
     fingerprint: Fingerprint,
+    ignored_columns: list[str],
 ) -> StagedFile:
     """Parse and check one day's file row by row on `staging` (a connection of its own, closed
     here) and write its valid and rejected rows to temp files in `work_dir`.
@@ -510,6 +517,8 @@ def stage_landing_file(
         rows_loaded=total - rejected,
         rows_rejected=rejected,
         rejection_reasons=reasons,
+        ignored_columns=ignored_columns,
+        checked_row_by_row=True,
     )
     return StagedFile(load=load, valid_rows=valid_rows, rejected_rows=rejected_rows)
 
@@ -549,62 +558,114 @@ def _record_load(con: duckdb.DuckDBPyConnection, load: FileLoad) -> None:
     )
 
 
-def _load_file(
+# Files checked row by row side by side, while the engine goes on with the clean ones: a day of
+# 1x or 10x is too small for the engine to spread one file over both cores of a small machine.
+PARALLEL_STAGING = 2
+
+
+@dataclass(frozen=True)
+class Staging:
+    """A file being checked row by row on `connection`, a thread of its own."""
+
+    future: Future[StagedFile]
+    connection: duckdb.DuckDBPyConnection
+
+
+def _load_or_stage(
     con: duckdb.DuckDBPyConnection,
     day: str,
     path: Path,
     work_dir: Path,
     fingerprint: Future[Fingerprint],
-) -> FileLoad:
-    """Replace `day` with one file: in one pass when it is clean, else row by row."""
+    stagers: ThreadPoolExecutor,
+    try_one_pass: bool,
+) -> FileLoad | Staging:
+    """Replace `day` with one file: in one pass when it is clean (tried if `try_one_pass`), else
+    start its row-by-row check (the caller inserts the staged rows)."""
     ignored = _check_columns(path, _read_header(path))
-    if insert_if_clean(con, day, path, fingerprint):
+    if try_one_pass and insert_if_clean(con, day, path, fingerprint):
         file = fingerprint.result()
-        load = FileLoad(
+        return FileLoad(
             day=day,
             path=path,
             file_sha256=file.sha256,
             data_lines=file.data_lines,
             rows_loaded=file.data_lines,
             rows_rejected=0,
+            ignored_columns=ignored,
         )
-    else:
-        con.execute(f"DELETE FROM raw.transactions WHERE transaction_date = DATE '{day}'")
-        staged = stage_landing_file(con.cursor(), day, path, work_dir, fingerprint.result())
-        insert_staged(con, staged)
-        load = staged.load
-        load.checked_row_by_row = True
-    load.ignored_columns = ignored
-    _record_load(con, load)
-    return load
+    con.execute(f"DELETE FROM raw.transactions WHERE transaction_date = DATE '{day}'")
+    staging = con.cursor()  # made here: `con` belongs to this thread
+    future = stagers.submit(
+        stage_landing_file, staging, day, path, work_dir, fingerprint.result(), ignored
+    )
+    return Staging(future, staging)
 
 
 def load_files(
     con: duckdb.DuckDBPyConnection, files: dict[str, Path], work_dir: Path
 ) -> list[FileLoad]:
-    """Replace each day (key) in the raw tables with its file, in order; the caller owns the
-    transaction. Files checked row by row pass through temp files in `work_dir`.
+    """Replace each day (key) in the raw tables with its file; the caller owns the transaction.
+    Files checked row by row pass through temp files in `work_dir`.
 
-    The engine works on one file at a time with all its threads, while the next files are
-    fingerprinted on other threads (hashing releases the GIL).
+    The engine loads one clean file at a time with all its threads; the next files are
+    fingerprinted on other threads (hashing releases the GIL), and the files that are not clean
+    are checked row by row beside it, then inserted in order. Once a file is not clean, the
+    later ones are checked row by row without a one-pass attempt.
     """
     days = list(files)
     for table in ("raw.transactions", "raw.rejected_transactions", "raw.landing_loads"):
         con.execute(f"DELETE FROM {table} WHERE CAST(transaction_date AS VARCHAR) IN ?", [days])
-    for leftover in work_dir.glob(
-        f"{raw_layer.TEMP_PREFIX}*"
-    ):  # of a killed load (writers take turns)
+    # Temp files of a killed load (writers take turns, so none is another load's).
+    for leftover in work_dir.glob(f"{raw_layer.TEMP_PREFIX}*"):
         leftover.unlink(missing_ok=True)
-    with ThreadPoolExecutor(max_workers=FINGERPRINT_THREADS) as pool:
-        fingerprints = {day: pool.submit(file_fingerprint, path) for day, path in files.items()}
+    with (
+        ThreadPoolExecutor(max_workers=FINGERPRINT_THREADS) as fingerprinting,
+        ThreadPoolExecutor(max_workers=PARALLEL_STAGING) as stagers,
+    ):
+        fingerprints = {
+            day: fingerprinting.submit(file_fingerprint, path) for day, path in files.items()
+        }
+        outcomes: list[FileLoad | Staging] = []
         try:
-            return [
-                _load_file(con, day, path, work_dir, fingerprints[day])
-                for day, path in files.items()
-            ]
-        finally:
+            for day, path in files.items():
+                # Files of one export tend to be clean or not as a whole: after a file that is
+                # not, the rest go straight to the row-by-row check instead of paying for a
+                # one-pass attempt each (a backfill of files that each carry a bad row took
+                # twice as long as checking them row by row at once).
+                try_one_pass = not any(isinstance(outcome, Staging) for outcome in outcomes)
+                outcomes.append(
+                    _load_or_stage(
+                        con, day, path, work_dir, fingerprints[day], stagers, try_one_pass
+                    )
+                )
+            loads = [_finish(con, outcome) for outcome in outcomes]
+        except BaseException:
             for fingerprint in fingerprints.values():
                 fingerprint.cancel()
+            _discard_all([outcome for outcome in outcomes if isinstance(outcome, Staging)])
+            raise
+    return loads
+
+
+def _finish(con: duckdb.DuckDBPyConnection, outcome: FileLoad | Staging) -> FileLoad:
+    """Insert a staged file's rows, then record the file's load in the ledger."""
+    if isinstance(outcome, Staging):
+        staged = outcome.future.result()
+        insert_staged(con, staged)
+        outcome = staged.load
+    _record_load(con, outcome)
+    return outcome
+
+
+def _discard_all(stagings: list[Staging]) -> None:
+    """Remove every temp file of a failed load, once the stagers still running are done."""
+    for staging in stagings:
+        if staging.future.cancel():
+            staging.connection.close()
+    for staging in stagings:
+        if not staging.future.cancelled() and staging.future.exception() is None:
+            staging.future.result().discard()
 
 
 def _refuse_if_mostly_broken(load: FileLoad, limit: float) -> None:

@@ -115,6 +115,25 @@ def test_valid_rows_in_any_form_load_as_their_plain_form(
     assert list((tmp_path / "staging").iterdir()) == []  # the temp files are gone
 
 
+def test_after_a_file_that_is_not_clean_the_rest_are_checked_row_by_row(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Files of one export tend to share their faults: one failed one-pass attempt is enough."""
+    clean = f"{HEADER}\n{GOOD}\n"
+    files = {
+        "2025-11-01": write(tmp_path, clean, "2025-11-01.csv"),
+        "2025-11-02": write(tmp_path, f"{clean}broken,row\n", "2025-11-02.csv"),
+        "2025-11-03": write(tmp_path, clean, "2025-11-03.csv"),
+    }
+    loads = load_files(con, files, tmp_path / "staging")
+    assert [load.checked_row_by_row for load in loads] == [False, True, True]
+    assert [(load.rows_loaded, load.rows_rejected) for load in loads] == [(1, 0), (1, 1), (1, 0)]
+    assert con.execute(
+        "SELECT CAST(transaction_date AS VARCHAR), count(*) FROM raw.transactions "
+        "GROUP BY ALL ORDER BY ALL"
+    ).fetchall() == [("2025-11-01", 1), ("2025-11-02", 1), ("2025-11-03", 1)]
+
+
 def test_a_lone_carriage_return_cannot_balance_a_broken_row(
     con: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
