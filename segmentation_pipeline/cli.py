@@ -62,7 +62,7 @@ def run_pipeline(
     from segmentation_pipeline.definitions import defs
     from segmentation_pipeline.defs.automation import drop_tags, range_tags
     from segmentation_pipeline.defs.partitions import daily_partitions, day_ranges
-    from segmentation_pipeline.lib.ingest.loader import files_sha256
+    from segmentation_pipeline.lib.ingest.landing_file import files_sha256
     from segmentation_pipeline.progress import print_steps
 
     days = landed_days(settings.landing_dir)
@@ -317,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
 def expected_error_message(error: BaseException) -> str | None:
     """The one line a user needs for an error the product expects (bad input, a locked
     warehouse, a failed run), or None for a bug, which keeps its traceback."""
-    from segmentation_pipeline.lib.ingest.loader import LandingFileError
+    from segmentation_pipeline.lib.ingest.landing_file import LandingFileError
 
     if isinstance(error, dg.DagsterExecutionStepExecutionError):
         # The step's own exception says what went wrong (e.g. which landing file and why).

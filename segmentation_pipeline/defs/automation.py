@@ -25,7 +25,7 @@ from segmentation_pipeline.defs.ingest.assets import raw_transactions
 from segmentation_pipeline.defs.load_time import LOAD_TIME_SETTINGS
 from segmentation_pipeline.defs.partitions import daily_partitions, day_ranges
 from segmentation_pipeline.defs.resources import LandingZone, Warehouse
-from segmentation_pipeline.lib.ingest.loader import file_sha256
+from segmentation_pipeline.lib.ingest.landing_file import file_sha256
 
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"

@@ -10,12 +10,8 @@ from segmentation_pipeline.defs.metadata import markdown_table, table_metadata
 from segmentation_pipeline.defs.partitions import daily_partitions
 from segmentation_pipeline.defs.resources import LandingZone, Warehouse
 from segmentation_pipeline.lib.ingest import raw_layer
-from segmentation_pipeline.lib.ingest.loader import (
-    FileLoad,
-    LandingFileError,
-    create_raw_tables,
-    load_days,
-)
+from segmentation_pipeline.lib.ingest.landing_file import LandingFileError
+from segmentation_pipeline.lib.ingest.loader import FileLoad, create_raw_tables, load_days
 from segmentation_pipeline.lib.quality.validation import prefetch_great_expectations
 from segmentation_pipeline.settings import (
     RAW_TRANSACTIONS_TABLE,

@@ -27,7 +27,7 @@ from segmentation_pipeline.lib.ingest.landing import (
     landing_days,
     landing_file,
 )
-from segmentation_pipeline.lib.ingest.loader import LandingFileError
+from segmentation_pipeline.lib.ingest.landing_file import LandingFileError
 from segmentation_pipeline.settings import SOURCE_COLUMNS
 
 CHUNK = 1 << 20

@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 
 from segmentation_pipeline.defs.automation import DROP_TAG_PREFIX
-from segmentation_pipeline.lib.ingest.loader import file_sha256
+from segmentation_pipeline.lib.ingest.landing_file import file_sha256
 from segmentation_pipeline_tests.defs.automation.deployment import (
     SIX_DAYS,
     Dagster,

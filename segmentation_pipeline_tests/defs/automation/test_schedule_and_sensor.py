@@ -16,7 +16,7 @@ from segmentation_pipeline.defs.automation import (
     nightly_refresh,
 )
 from segmentation_pipeline.lib.ingest.landing import landed_days, landing_file
-from segmentation_pipeline.lib.ingest.loader import file_sha256
+from segmentation_pipeline.lib.ingest.landing_file import file_sha256
 from segmentation_pipeline.settings import Settings
 
 # What the schedule and the sensor get from the code location: the landing zone and the warehouse.

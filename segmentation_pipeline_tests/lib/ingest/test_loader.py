@@ -1,18 +1,13 @@
 """The loader on small hand-written files: valid rows load, broken rows are kept with reasons."""
 
-import hashlib
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from segmentation_pipeline.lib.ingest import loader
 from segmentation_pipeline.lib.ingest.contract import ALLOWED_VALUES, INTEGER_RANGES
-from segmentation_pipeline.lib.ingest.loader import (
-    LandingFileError,
-    create_raw_tables,
-    load_files,
-)
+from segmentation_pipeline.lib.ingest.landing_file import LandingFileError
+from segmentation_pipeline.lib.ingest.loader import create_raw_tables, load_files
 from segmentation_pipeline.settings import SOURCE_COLUMNS
 
 HEADER = (
@@ -221,19 +216,6 @@ def test_a_bad_last_line_is_quarantined_with_its_line_number(
     assert con.execute(
         "SELECT data_lines, rows_loaded, rows_rejected FROM raw.landing_loads"
     ).fetchone() == (3001, 3000, 1)
-
-
-@pytest.mark.parametrize("chunk_bytes", [1, 7, 64, 1 << 20])
-def test_fingerprint_counts_lines_across_chunk_boundaries(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int
-) -> None:
-    text = f"{HEADER}\r\n{GOOD}\r\n\r\n   \n{GOOD}\n\n{GOOD}"
-    path = write(tmp_path, text)
-    monkeypatch.setattr(loader, "FINGERPRINT_CHUNK_BYTES", chunk_bytes)
-    fingerprint = loader.file_fingerprint(path)
-    assert fingerprint.data_lines == 3
-    assert fingerprint.sha256 == hashlib.sha256(text.encode()).hexdigest()
-    assert not fingerprint.plain  # it has blank lines
 
 
 def _uncommitted_table_bytes(con: duckdb.DuckDBPyConnection) -> int:

@@ -6,11 +6,8 @@ import duckdb
 import pytest
 
 from segmentation_pipeline.lib.ingest import raw_layer
-from segmentation_pipeline.lib.ingest.loader import (
-    LandingFileError,
-    create_raw_tables,
-    load_days,
-)
+from segmentation_pipeline.lib.ingest.landing_file import LandingFileError
+from segmentation_pipeline.lib.ingest.loader import create_raw_tables, load_days
 
 HEADER = (
     "User_ID,Product_ID,Gender,Age,Occupation,City_Category,Stay_In_Current_City_Years,"

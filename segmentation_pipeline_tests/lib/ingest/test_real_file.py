@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from segmentation_pipeline.lib.ingest.loader import LandingFileError
+from segmentation_pipeline.lib.ingest.landing_file import LandingFileError
 from segmentation_pipeline.lib.ingest.real_file import git_blob_sha, identify, import_real_file
 from segmentation_pipeline.lib.sample import load_facts
 from segmentation_pipeline.settings import SOURCE_COLUMNS
