@@ -85,19 +85,11 @@ def raw_transactions(
     files = {day: landing.day_file(day) for day in context.partition_keys}
     with warehouse.connect() as con:
         create_raw_tables(con)
-        repaired = (
-            raw_layer.sync_raw_layer(con, settings.raw_transactions_dir)
-            if settings.engine == "spark"
-            else []
-        )
+        # The Parquet raw layer is Spark's input: written with the rows only for that engine.
+        raw_root = settings.raw_transactions_dir if settings.engine == "spark" else None
+        repaired = raw_layer.sync_raw_layer(con, raw_root) if raw_root else []
         try:
-            loads = load_days(
-                con,
-                files,
-                settings.staging_dir,
-                settings.raw_transactions_dir if settings.engine == "spark" else None,
-                config.max_rejected_share,
-            )
+            loads = load_days(con, files, settings.staging_dir, raw_root, config.max_rejected_share)
         except LandingFileError as error:
             # A bad file stays bad: fail now (no retries) and say which file and why.
             raise dg.Failure(
@@ -131,7 +123,11 @@ def raw_transactions(
             LANDING_SHA256_METADATA_KEY: {load.day: load.file_sha256 for load in loads},
             "files": markdown_table(table, max_rows=len(table)),
             "duckdb_settings": engine_settings,
-            "raw_layer": dg.MetadataValue.path(str(settings.raw_transactions_dir)),
+            "raw_layer": (
+                dg.MetadataValue.path(str(raw_root))
+                if raw_root
+                else "not written by the DuckDB engine (a Spark job exports it first)"
+            ),
             "raw_layer_days_repaired": repaired,
             "seconds": round(time.perf_counter() - started, 3),
         }

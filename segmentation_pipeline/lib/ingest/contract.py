@@ -28,3 +28,8 @@ PRODUCT_ID_PATTERN = r"^P\d{8}$"
 RAW_COLUMN_TYPES: dict[str, str] = {
     column: ("BIGINT" if column in INTEGER_RANGES else "VARCHAR") for column in SOURCE_COLUMNS
 }
+
+
+def sql_text(value: str) -> str:
+    """`value` as a SQL string literal, for the rules written out as SQL."""
+    return "'" + value.replace("'", "''") + "'"

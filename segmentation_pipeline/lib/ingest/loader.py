@@ -23,6 +23,7 @@ from segmentation_pipeline.lib.ingest.contract import (
     INTEGER_RANGES,
     PRODUCT_ID_PATTERN,
     RAW_COLUMN_TYPES,
+    sql_text,
 )
 from segmentation_pipeline.lib.ingest.landing_file import (
     Fingerprint,
@@ -76,10 +77,6 @@ class FileLoad:
     @property
     def rejected_share(self) -> float:
         return self.rows_rejected / self.data_lines if self.data_lines else 0.0
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 # Each source column is cleaned once (`<column>__text`) and, if an integer column, parsed once
@@ -152,14 +149,14 @@ def _row_rules() -> list[ContractRule]:
         )
     for column, allowed in ALLOWED_VALUES.items():
         text = f"{column}{TEXT_SUFFIX}"
-        values = ", ".join(_sql_text(value) for value in allowed)
+        values = ", ".join(sql_text(value) for value in allowed)
         rules.append(
             ContractRule(
                 f"{text} <> '' AND {text} NOT IN ({values})",
                 f"'{column} not in {{{', '.join(allowed)}}}: ' || {column}",
             )
         )
-    product, pattern = f"Product_ID{TEXT_SUFFIX}", _sql_text(PRODUCT_ID_PATTERN)
+    product, pattern = f"Product_ID{TEXT_SUFFIX}", sql_text(PRODUCT_ID_PATTERN)
     rules.append(
         ContractRule(
             f"{product} <> '' AND NOT regexp_full_match({product}, {pattern})",
@@ -194,7 +191,7 @@ def _read_csv_sql(path: Path) -> str:
     # Every column as text, so a malformed value becomes a rejected row instead of a failed
     # file; by name, so files may order columns differently or carry extra ones.
     return (
-        f"SELECT {', '.join(SOURCE_COLUMNS)} FROM read_csv({_sql_text(str(path))}, "
+        f"SELECT {', '.join(SOURCE_COLUMNS)} FROM read_csv({sql_text(str(path))}, "
         "header = true, delim = ',', quote = '\"', escape = '\"', all_varchar = true, "
         "null_padding = true, strict_mode = false)"
     )

@@ -14,16 +14,13 @@ from segmentation_pipeline.lib.ingest.contract import (
     ALLOWED_VALUES,
     INTEGER_RANGES,
     PRODUCT_ID_PATTERN,
+    sql_text,
 )
 from segmentation_pipeline.lib.quality.suites import RAW_COLUMNS
 from segmentation_pipeline.settings import RAW_TRANSACTIONS_TABLE
 
 # Keys: (GE expectation type, column label as `validation._expectation_label` renders it).
 ExactCounts = dict[tuple[str, str], int]
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _row_predicates() -> dict[tuple[str, str], str]:
@@ -44,14 +41,14 @@ def _value_predicates() -> dict[tuple[str, str], tuple[str, str]]:
     and weighted by its rows, instead of a set lookup or a regex on every row."""
     predicates = {}
     for column, allowed in ALLOWED_VALUES.items():
-        values = ", ".join(_sql_text(value) for value in allowed)
+        values = ", ".join(sql_text(value) for value in allowed)
         predicates[("expect_column_values_to_be_in_set", column)] = (
             column,
             f"{column} NOT IN ({values})",
         )
     predicates[("expect_column_values_to_match_regex", "Product_ID")] = (
         "Product_ID",
-        f"NOT regexp_full_match(Product_ID, {_sql_text(PRODUCT_ID_PATTERN)})",
+        f"NOT regexp_full_match(Product_ID, {sql_text(PRODUCT_ID_PATTERN)})",
     )
     return predicates
 

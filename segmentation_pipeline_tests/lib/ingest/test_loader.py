@@ -251,7 +251,7 @@ def test_staging_memory_is_freed_within_a_long_load(tmp_path: Path) -> None:
     loads = load_files(loader_con, files, tmp_path / "raw")
     assert sum(load.rows_loaded for load in loads) == 8 * 20_000
     assert sum(load.rows_rejected for load in loads) == 8
-    # Measured: 17.3 MB for the rows alone, 31.3 MB for the loader (a file that is not clean is
-    # inserted twice: by the one-pass attempt, taken out again, then checked row by row); the
-    # loader that staged inside the transaction held 76 MB.
-    assert _uncommitted_table_bytes(loader_con) <= 2.2 * _uncommitted_table_bytes(rows_only)
+    # Measured: 17.3 MB for the rows alone, 18.0 MB for the loader (the first file, not clean,
+    # is inserted twice: by its one-pass attempt, taken out again, then checked row by row);
+    # the loader that staged inside the transaction held 76 MB.
+    assert _uncommitted_table_bytes(loader_con) <= 1.5 * _uncommitted_table_bytes(rows_only)
