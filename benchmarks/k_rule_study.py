@@ -22,8 +22,8 @@ DESIGN_RANDOM); with more (e.g. --seeds 12 --random 96), the draws beyond are "h
 change to the rule is adopted only if it gains exact-K hits there without losing any elsewhere.
 
 The features' family weighting (`--weighting`: equal, or by each family's own structure, see
-`lib/model/family_weights.py`) is part of each draw's cache key; `--quick` computes and applies
-only what the product's rule reads.
+`lib/model/family_weights.py`) is part of each draw's cache key; `--quick` computes only what the
+product's sweep computes and applies only the rules that read nothing else.
 
 Usage: python benchmarks/k_rule_study.py [--cache /tmp/k_rule_study] [--random 48] [--seeds 4]
     [--weighting equal|structure] [--quick]
@@ -39,12 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (
-    adjusted_rand_score,
-    calinski_harabasz_score,
-    davies_bouldin_score,
-    silhouette_score,
-)
+from sklearn.metrics import adjusted_rand_score
 
 from segmentation_pipeline.lib.features.sql import customer_features_of
 from segmentation_pipeline.lib.model import k_selection
@@ -119,47 +114,40 @@ def prediction_strength(matrix: np.ndarray, k: int, rng: np.random.Generator) ->
 
 
 STABILITY_DRAWS = 8
+# Part of each cached draw's name: bumped when the criteria change (v2: reference silhouettes).
+CACHE_VERSION = "v2"
 PERMUTATION_REFERENCES = 5
 
 
 def criteria_for(
     matrix: np.ndarray, groups, quick: bool = False
 ) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
-    """Every criterion per K; `quick`: only those the product's rule reads (gap, silhouette,
-    segment sizes), the same values as a full run's."""
+    """Every criterion per K: the product's own per-K evidence (`k_selection.evidence_of`:
+    gap, silhouette and its gain over the references, segment sizes); unless `quick`, also the
+    gap against permutation references, bootstrap stability and prediction strength."""
     rng = np.random.default_rng(RANDOM_STATE)
     limit = k_selection.feasible_k_limit(matrix)
     uniform = [
         k_selection.uniform_reference(matrix, rng) for _ in range(k_selection.GAP_REFERENCES)
     ]
-    references = {"gap": uniform}
-    if not quick:
-        references["pgap"] = [
-            permutation_reference(matrix, groups, rng) for _ in range(PERMUTATION_REFERENCES)
-        ]
+    permuted = (
+        []
+        if quick
+        else [permutation_reference(matrix, groups, rng) for _ in range(PERMUTATION_REFERENCES)]
+    )
     rows, labels = [], {}
     for k in [1, *[k for k in K_VALUES if k <= limit]]:
-        fit = kmeans(k, RANDOM_STATE, k_selection.SWEEP_RESTARTS).fit(matrix)
-        labels[k] = fit.labels_
-        log_w = np.log(max(fit.inertia_, 1e-12))
-        row = {
-            "k": k,
-            "inertia": fit.inertia_,
-            "smallest_segment_share": np.bincount(fit.labels_).min() / len(matrix),
-        }
-        for name, draws in references.items():
+        row, labels[k] = k_selection.evidence_of(matrix, k, uniform, RANDOM_STATE, len(matrix))
+        if not quick:
+            log_w = np.log(max(row["inertia"], 1e-12))
             ref = [
                 np.log(kmeans(k, RANDOM_STATE, k_selection.REFERENCE_RESTARTS).fit(d).inertia_)
-                for d in draws
+                for d in permuted
             ]
-            row[name] = np.mean(ref) - log_w
-            row[f"{name}_sd"] = np.std(ref) * np.sqrt(1 + 1 / len(draws))
-        if k > 1:
-            row["silhouette"] = silhouette_score(matrix, fit.labels_)
+            row["pgap"] = np.mean(ref) - log_w
+            row["pgap_sd"] = np.std(ref) * np.sqrt(1 + 1 / len(permuted))
         if k > 1 and not quick:
-            row["calinski_harabasz"] = calinski_harabasz_score(matrix, fit.labels_)
-            row["davies_bouldin"] = davies_bouldin_score(matrix, fit.labels_)
-            row["stability"], row["stability_min"] = stability(matrix, fit.labels_, k, rng)
+            row["stability"], row["stability_min"] = stability(matrix, labels[k], k, rng)
             row["prediction_strength"] = prediction_strength(matrix, k, rng)
         rows.append(row)
     return pd.DataFrame(rows), labels
@@ -169,7 +157,7 @@ def compute_draw(
     name: str, kind: str, scenario: Scenario, seed: int, cache: Path, weighting: str, quick: bool
 ) -> Draw:
     # Keyed by the features' family weighting too: another weighting is another matrix.
-    path = cache / f"{name}-{seed}-{weighting}.pkl"
+    path = cache / f"{name}-{seed}-{weighting}-{CACHE_VERSION}.pkl"
     quick_path = path.with_name(f"{path.stem}-quick.pkl")
     for cached in (path, quick_path) if quick else (path,):
         if cached.exists():
@@ -388,10 +376,15 @@ def median_of(*rules: Callable[[pd.DataFrame], int]) -> Callable[[pd.DataFrame],
 
 
 def silhouette_with(
-    step: float = 0.0, tolerance: float = 0.0, pick: str = "largest", of_best: float = 0.0
+    step: float = 0.0,
+    tolerance: float = 0.0,
+    pick: str = "largest",
+    of_best: float = 0.0,
+    score: str = "silhouette",
 ) -> Callable[[pd.DataFrame], int]:
-    """Silhouette among eligible K whose step in gap gain over K - 1 is at least `step`; K
-    within `tolerance` of the best silhouette tie, the largest (or smallest) K wins."""
+    """`score` (the silhouette, or its gain over the references) among eligible K whose step in
+    gap gain over K - 1 is at least `step`; K within `tolerance` of the best tie, the largest
+    (or smallest) K wins."""
 
     def rule(criteria: pd.DataFrame) -> int:
         table = with_eligibility(criteria)
@@ -402,13 +395,16 @@ def silhouette_with(
         mask = table["eligible"].to_numpy() & (np.nan_to_num(steps, nan=-1) >= step)
         mask &= gains >= of_best * gains[table["actionable"].to_numpy()].max(initial=0.0)
         frame = table[mask] if mask.any() else pool(table)
-        best = frame["silhouette"].max()
-        ties = frame.loc[frame["silhouette"] >= best - tolerance, "k"]
+        best = frame[score].max()
+        ties = frame.loc[frame[score] >= best - tolerance, "k"]
         return int(ties.max() if pick == "largest" else ties.min())
 
     return rule
 
 
+# The product's rule before the silhouette was measured against the references' (the same rule
+# on the raw silhouette).
+RULE_BEFORE = "raw silhouette within 0.005, gap step >= 0.02 (the rule before)"
 SILHOUETTE = single_index("silhouette", True)
 DAVIES_BOULDIN = single_index("davies_bouldin", False)
 CALINSKI_HARABASZ = single_index("calinski_harabasz", True)
@@ -457,11 +453,18 @@ def relative_tie(fraction: float) -> Callable[[pd.DataFrame], int]:
 
 RULES: dict[str, Callable[[pd.DataFrame], int]] = {
     "product (lib/model/k_selection.py)": product_rule,
-    # The product's rule and its ablations: the gap step alone, the silhouette tie alone.
+    RULE_BEFORE: silhouette_with(0.02, 0.005),
+    # Variants of the product's rule: the tie and the gap step.
+    **{
+        f"silhouette gain within {t}, gap step >= {c}": silhouette_with(
+            c, t, score="silhouette_gain"
+        )
+        for t, c in ((0.0, 0.02), (0.01, 0.02), (0.005, 0.01), (0.005, 0.03))
+    },
+    # The rule before and its ablations: the gap step alone, the silhouette tie alone.
     **{
         f"silhouette within {t}, gap step >= {c}": silhouette_with(c, t)
-        for t in (0.005, 0.01)
-        for c in (0.01, 0.02)
+        for t, c in ((0.005, 0.01), (0.01, 0.01), (0.01, 0.02))
     },
     **{f"silhouette, gap step >= {c}": silhouette_with(c) for c in (0.01, 0.02, 0.03)},
     **{
@@ -591,7 +594,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     draws = all_draws(args.cache, args.seeds, args.random, args.weighting, args.quick)
-    rules = {args.rule: RULES[args.rule]} if args.quick else RULES
+    # --quick: the rules that read only what the product's sweep computes.
+    quick_rules = (args.rule, RULE_BEFORE, *(n for n in RULES if n.startswith("silhouette gain")))
+    rules = {name: RULES[name] for name in quick_rules} if args.quick else RULES
     results = evaluate(rules, draws)
     pd.set_option("display.width", 200)
     print(summary(results).round(3).to_string())

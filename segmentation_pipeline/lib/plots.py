@@ -86,17 +86,23 @@ def _segment_labels(segment_ids: Sequence[int]) -> list[str]:
 
 
 def k_selection_plot(k_table: pd.DataFrame) -> Plot:
-    """Gap statistic, CH, DB and silhouette against K, the chosen K marked."""
+    """Gap statistic, CH, DB and silhouette (with the references' silhouette) against K, the
+    chosen K marked."""
     figure, axes = _new_figure(columns=4, width=3.2)
     chosen = int(k_table.loc[k_table["chosen"], "k"].iloc[0])
-    if "gap" not in k_table:  # a model card written before the gap statistic
-        k_table = k_table.assign(gap=np.nan)
-    for axis, column in zip(
-        axes, ["gap", "calinski_harabasz", "davies_bouldin", "silhouette"], strict=True
-    ):
-        axis.plot(k_table["k"], k_table[column], marker="o")
+    # Model cards written before the gap statistic or the references' silhouette lack them.
+    k_table = k_table.reindex(columns=[*k_table.columns.union(["gap", "reference_silhouette"])])
+    panels = {
+        "gap": ["gap"],
+        "calinski harabasz": ["calinski_harabasz"],
+        "davies bouldin": ["davies_bouldin"],
+        "silhouette (dotted: references)": ["silhouette", "reference_silhouette"],
+    }
+    for axis, (title, columns) in zip(axes, panels.items(), strict=True):
+        for column, style in zip(columns, ["-", ":"], strict=False):
+            axis.plot(k_table["k"], k_table[column], marker="o", linestyle=style)
         axis.axvline(chosen, color="tab:red", linestyle="--", linewidth=1)
-        axis.set_title(column.replace("_", " "))
+        axis.set_title(title)
         axis.set_xlabel("K")
     return _plot(figure, "K selection")
 

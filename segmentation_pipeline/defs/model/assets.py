@@ -42,6 +42,8 @@ K_TABLE_SHOWN = [
     "calinski_harabasz",
     "davies_bouldin",
     "silhouette",
+    "reference_silhouette",
+    "silhouette_gain",
     "gap",
     "gap_sd",
     "gap_step",
@@ -309,10 +311,10 @@ def segmentation_model(
     On a refit, the features are chosen from the data (every category share, behaviour and
     demographic that varies, each family weighted equally; see `lib/model/training.py`) and K is
     chosen over `k_min..k_max`: among K whose smallest segment is actionable and whose gap gain
-    beats a structureless reference and the previous K's, the highest silhouette wins (near
-    ties: the largest K), and the gap statistic says whether the segments are natural groups
-    (check `segment_separation`); see
-    `lib/model/k_selection.py` and the per-K table below. Pin it with config `k`. Segment ids carry
+    beats a structureless reference and the previous K's, the highest silhouette gain over the
+    references wins (near ties: the largest K), and the gap statistic says whether the segments
+    are natural groups (check `segment_separation`); see `lib/model/k_selection.py` and the
+    per-K table below. Pin it with config `k`. Segment ids carry
     over from the previous model (Hungarian matching of centroids, `lib/model/alignment.py`); the
     first model numbers them by average spend (0 = highest). Same data and settings give the
     same version; every version is kept in `models/<version>/` with `model_card.json`.

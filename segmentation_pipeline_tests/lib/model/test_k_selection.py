@@ -36,3 +36,16 @@ def test_one_more_segment_must_add_structure_to_be_eligible() -> None:
     assert table.loc[4, "silhouette"] > table.loc[3, "silhouette"]
     assert table.loc[4, "gap_step"] < MIN_GAP_STEP and not table.loc[4, "eligible"]
     assert table.loc[3, "chosen"]
+
+
+def test_silhouette_is_measured_against_the_references() -> None:
+    # Seed 5 of `spread_basket_4`: merging two close archetypes scores a higher raw silhouette
+    # (K = 3, what the rule chose before), but K segments of a structureless cloud score less as
+    # K grows, and measured against them K = 4, the truth, wins.
+    table = sweep("spread_basket_4", seed=5).set_index("k")
+    assert table.loc[3, "silhouette"] > table.loc[4, "silhouette"]
+    assert table.loc[3, "reference_silhouette"] > table.loc[4, "reference_silhouette"]
+    gain = table["silhouette"] - table["reference_silhouette"]
+    assert (table["silhouette_gain"] - gain).abs().max() < 1e-12
+    assert table.loc[3, "eligible"] and table.loc[4, "eligible"]
+    assert gain[4] > gain[3] and table.loc[4, "chosen"]
