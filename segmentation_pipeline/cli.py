@@ -206,8 +206,12 @@ def _import(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> None:
+    from segmentation_pipeline.cli_runs import stopped_by_signals
+
     ensure_dagster_home()
-    run_pipeline(settings, dg.DagsterInstance.get(), progress=None if args.quiet else sys.stdout)
+    instance = dg.DagsterInstance.get()
+    with stopped_by_signals(instance):
+        run_pipeline(settings, instance, progress=None if args.quiet else sys.stdout)
     print()
     print_summary(settings)
 
@@ -337,6 +341,14 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args, get_settings())
+    except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
+        # SIGTERM or Ctrl-C: Dagster stops the run and marks it canceled; the step in progress
+        # rolls its transaction back.
+        if args.debug:
+            raise
+        raise SystemExit(
+            "segmentation: interrupted: the run was stopped; `segmentation run` again finishes it"
+        ) from None
     except Exception as error:
         message = expected_error_message(error)
         if message is None or args.debug:

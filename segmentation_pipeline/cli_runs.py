@@ -1,5 +1,5 @@
 """Runs started by `segmentation run`: tagged with their process, cleaned up when that process
-is gone, and never waiting silently for the warehouse pool.
+is gone, ended at once by SIGTERM, and never waiting silently for the warehouse pool.
 
 A run executes inside the CLI's own process (`execute_in_process`). If that process is killed
 (OOM killer, reboot, container stop) the run stays "started" in the Dagster instance and keeps
@@ -12,7 +12,9 @@ their slots before it starts.
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Set
@@ -30,6 +32,9 @@ PROCESS_START_TAG = "segmentation/process_start"
 # How often a waiting run checks who holds the pool, and repeats that it is still waiting.
 SLOT_POLL_SECONDS = 2.0
 SLOT_REMINDER_SECONDS = 60.0
+# How long a run told to stop (SIGTERM) may take to end by itself before its process exits.
+SIGTERM_GRACE_SECONDS = 5.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def process_start_ticks(pid: int) -> str | None:
@@ -53,6 +58,12 @@ def process_tags() -> dict[str, str]:
         PID_TAG: str(pid),
         PROCESS_START_TAG: process_start_ticks(pid) or "unknown",
     }
+
+
+def is_own_run(run: dg.DagsterRun) -> bool:
+    """Whether this process executes `run`."""
+    own = process_tags()
+    return all(run.tags.get(tag) == value for tag, value in own.items())
 
 
 def process_is_gone(run: dg.DagsterRun) -> bool:
@@ -107,6 +118,79 @@ def clean_up_dead_runs(instance: dg.DagsterInstance) -> list[CleanedRun]:
             CleanedRun(run_id, run.job_name if run else "?", f"{status} but held pool slots; freed")
         )
     return cleaned
+
+
+def cancel_own_runs(instance: dg.DagsterInstance, reason: str) -> list[str]:
+    """Mark this process's in-progress runs canceled and free their pool slots; their ids."""
+    canceled = []
+    for record in instance.get_run_records(dg.RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES)):
+        run = record.dagster_run
+        if is_own_run(run):
+            instance.report_run_canceled(run, reason)
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            canceled.append(run.run_id)
+    return canceled
+
+
+@contextmanager
+def stopped_by_signals(
+    instance: dg.DagsterInstance, grace_seconds: float = SIGTERM_GRACE_SECONDS
+) -> Iterator[None]:
+    """Within the block, SIGTERM (or Ctrl-C, SIGINT) ends this process's runs within
+    `grace_seconds`.
+
+    Dagster maps SIGTERM to its interrupt handler, which raises only while a step's body runs
+    and otherwise records the signal for later, where it can be lost: a `segmentation run`
+    told to stop went on to the end. Here the signal also reaches a thread (through Python's
+    wakeup fd, which every Python-level handler writes to): if the run has not ended by itself
+    within `grace_seconds`, the thread marks this process's runs canceled, frees their pool
+    slots, says so on stderr and exits with status 128 + the signal (143 for SIGTERM). The
+    step's open DuckDB transaction dies with the process, uncommitted; staged temp files are
+    removed by the next run. When the run does end by itself (Dagster raised its interrupt),
+    its runs are marked canceled too.
+    """
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    received, ended = threading.Event(), threading.Event()
+    reason = "`segmentation run` was told to stop (SIGTERM or SIGINT)"
+
+    def first_stop_signal() -> int | None:
+        """Wait for a stop signal (its number), or for the block to end (None)."""
+        while data := reader.recv(64):  # empty once the socket is closed
+            for number in STOP_SIGNALS:
+                if number in data:
+                    return number
+        return None
+
+    def watch() -> None:
+        number = first_stop_signal()
+        if number is None:
+            return
+        received.set()
+        if ended.wait(grace_seconds):
+            return
+        canceled = cancel_own_runs(instance, reason)
+        sys.stderr.write(
+            f"segmentation: terminated ({signal.Signals(number).name}): run(s) "
+            f"{', '.join(canceled) or 'none'} canceled and their pool slots freed; "
+            "`segmentation run` again finishes the work\n"
+        )
+        sys.stderr.flush()
+        os._exit(128 + number)
+
+    watcher = threading.Thread(target=watch, name="sigterm-watcher", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        ended.set()
+        signal.set_wakeup_fd(previous)
+        writer.close()
+        watcher.join()
+        reader.close()
+        if received.is_set():
+            cancel_own_runs(instance, reason)
 
 
 def describe_holder(instance: dg.DagsterInstance, run_id: str, step_key: str | None) -> str:

@@ -1,4 +1,5 @@
-"""A dead `segmentation run` never blocks the next one, and a waiting run says what it waits for.
+"""A dead or terminated `segmentation run` never blocks the next one, and a waiting run says what
+it waits for.
 
 Real `segmentation run` processes on a real instance (the project's .dagster/dagster.yaml, with
 the one-slot warehouse pool); runs are killed with SIGKILL, as the OOM killer would.
@@ -15,7 +16,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from segmentation_pipeline.cli_runs import PID_TAG
+from segmentation_pipeline.cli_runs import PID_TAG, SIGTERM_GRACE_SECONDS
 from segmentation_pipeline.settings import WAREHOUSE_LOCK_WAIT_ENV, WAREHOUSE_POOL
 from segmentation_pipeline_tests.support import wait_until
 from segmentation_pipeline_tests.support.runs import Project
@@ -125,3 +126,31 @@ def test_a_warehouse_held_by_another_process_fails_in_one_line_after_the_wait(
     assert "still after 3 s" in line or "still after 4 s" in line
     assert "Reading the marts" in line and WAREHOUSE_LOCK_WAIT_ENV in line
     assert elapsed < 120  # bounded: no retries of the wait
+
+
+def test_sigterm_ends_the_run_and_frees_the_pool(project: Project, tmp_path: Path) -> None:
+    # Dagster records a SIGTERM that comes between steps and could lose it: the run went on
+    # to the end. Now it ends within the grace period, canceled, its pool slot freed.
+    log = tmp_path / "terminated.log"
+    process = project.start_run(log)
+    try:
+        (run_id,) = wait_until(project.pool_holders, 120, "the run to claim the pool", 0.1)
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        returncode = process.wait(120)
+        elapsed = time.monotonic() - started
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
+    output = log.read_text()
+    assert returncode != 0, output
+    assert elapsed < SIGTERM_GRACE_SECONDS + 15, output
+    assert "Traceback" not in output
+    assert output.splitlines()[-1].startswith("segmentation: "), output
+    with project.instance() as instance:
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.CANCELED
+    assert project.pool_holders() == set()
+    # Nothing half-done blocks the next run.
+    after = project.run(timeout=300)
+    assert after.returncode == 0, after.stdout + after.stderr
