@@ -120,6 +120,18 @@ def clean_up_dead_runs(instance: dg.DagsterInstance) -> list[CleanedRun]:
     return cleaned
 
 
+@contextmanager
+def in_background(watch: Callable[[], None], name: str, stop: Callable[[], None]) -> Iterator[None]:
+    """Run `watch` on a daemon thread during the block; then `stop` it and wait for it."""
+    watcher = threading.Thread(target=watch, name=name, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop()
+        watcher.join()
+
+
 def cancel_own_runs(instance: dg.DagsterInstance, reason: str) -> list[str]:
     """Mark this process's in-progress runs canceled and free their pool slots; their ids."""
     canceled = []
@@ -179,15 +191,15 @@ def stopped_by_signals(
         sys.stderr.flush()
         os._exit(128 + number)
 
-    watcher = threading.Thread(target=watch, name="sigterm-watcher", daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
+    def stop_watching() -> None:
         ended.set()
         signal.set_wakeup_fd(previous)
         writer.close()
-        watcher.join()
+
+    try:
+        with in_background(watch, "stop-signal-watcher", stop_watching):
+            yield
+    finally:
         reader.close()
         if received.is_set():
             cancel_own_runs(instance, reason)
@@ -271,10 +283,5 @@ def report_slot_waits(
             waiting = our_waiting_run_ids()
             reporter.update(holders_message(instance, exclude=waiting) if waiting else None)
 
-    watcher = threading.Thread(target=watch, name="slot-wait-reporter", daemon=True)
-    watcher.start()
-    try:
+    with in_background(watch, "slot-wait-reporter", stop.set):
         yield
-    finally:
-        stop.set()
-        watcher.join()
