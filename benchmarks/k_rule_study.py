@@ -137,7 +137,14 @@ def criteria_for(
     )
     rows, labels = [], {}
     for k in [1, *[k for k in K_VALUES if k <= limit]]:
-        row, labels[k] = k_selection.evidence_of(matrix, k, uniform, RANDOM_STATE, len(matrix))
+        row, labels[k], reference_labels = k_selection.evidence_of(
+            matrix, k, uniform, RANDOM_STATE, len(matrix)
+        )
+        if k > 1:  # every K's, where the product computes only those its rule compares
+            row["reference_silhouette"] = k_selection.reference_silhouette(
+                uniform, reference_labels, len(matrix), RANDOM_STATE
+            )
+            row["silhouette_gain"] = row["silhouette"] - row["reference_silhouette"]
         if not quick:
             log_w = np.log(max(row["inertia"], 1e-12))
             ref = [
@@ -234,13 +241,6 @@ def with_eligibility(criteria: pd.DataFrame, gap: str = "gap") -> pd.DataFrame:
     return table
 
 
-def one_cloud(table: pd.DataFrame) -> bool:
-    gains = table["gap"] - table["gap"].iloc[0]
-    return bool(
-        table["actionable"].any() and gains[table["k"] > 1].max() < k_selection.MIN_GAP_GAIN
-    )
-
-
 def knee(table: pd.DataFrame) -> int:
     actionable = table[table["actionable"]]
     scores = k_selection.knee_scores(
@@ -269,7 +269,7 @@ def median_vote(
     """The rule before this study: median of the three indices' votes among eligible K, the
     knee of the inertia curve for one cloud."""
     table = with_eligibility(criteria, gap)
-    if one_cloud(table):
+    if k_selection.one_cloud(table):
         return knee(table)
     frame = pool(table)
     votes = [vote(frame, name, higher) for name, higher in {**INDICES, **(extra or {})}.items()]
@@ -279,7 +279,7 @@ def median_vote(
 def single_index(name: str, higher: bool) -> Callable[[pd.DataFrame], int]:
     def rule(criteria: pd.DataFrame) -> int:
         table = with_eligibility(criteria)
-        return knee(table) if one_cloud(table) else vote(pool(table), name, higher)
+        return knee(table) if k_selection.one_cloud(table) else vote(pool(table), name, higher)
 
     return rule
 
@@ -315,7 +315,7 @@ def largest_above(name: str, threshold: float) -> Callable[[pd.DataFrame], int]:
 
     def rule(criteria: pd.DataFrame) -> int:
         table = with_eligibility(criteria)
-        if one_cloud(table):
+        if k_selection.one_cloud(table):
             return knee(table)
         frame = table[table["actionable"] & (table[name] >= threshold)]
         return int(frame["k"].max()) if len(frame) else 1
@@ -337,7 +337,7 @@ def last_gap_step(
 
     def rule(criteria: pd.DataFrame) -> int:
         table = with_eligibility(criteria)
-        if one_cloud(table):
+        if k_selection.one_cloud(table):
             return knee(table)
         steps = gap_increments(criteria, gap)
         actionable = set(table.loc[table["actionable"], "k"])
@@ -354,7 +354,7 @@ def first_gap_plateau(threshold: float, gap: str = "gap") -> Callable[[pd.DataFr
 
     def rule(criteria: pd.DataFrame) -> int:
         table = with_eligibility(criteria)
-        if one_cloud(table):
+        if k_selection.one_cloud(table):
             return knee(table)
         g = criteria.set_index("k")[gap]
         sd = criteria.set_index("k")[f"{gap}_sd"]
@@ -388,7 +388,7 @@ def silhouette_with(
 
     def rule(criteria: pd.DataFrame) -> int:
         table = with_eligibility(criteria)
-        if one_cloud(table):
+        if k_selection.one_cloud(table):
             return knee(table)
         steps = gap_increments(criteria).reindex(table["k"]).to_numpy()
         gains = (table["gap"] - table["gap"].iloc[0]).to_numpy()
@@ -424,7 +424,7 @@ def raised_while_reproducible(threshold: float) -> Callable[[pd.DataFrame], int]
     def rule(criteria: pd.DataFrame) -> int:
         k = product_rule(criteria)
         table = k_selection.mark_eligible(criteria, MIN_SEGMENT_SHARE)
-        if one_cloud(table):
+        if k_selection.one_cloud(table):
             return k
         for _, row in table[table["k"] > k].iterrows():
             if row["prediction_strength"] < threshold:
@@ -441,7 +441,7 @@ def relative_tie(fraction: float) -> Callable[[pd.DataFrame], int]:
 
     def rule(criteria: pd.DataFrame) -> int:
         table = k_selection.mark_eligible(criteria, MIN_SEGMENT_SHARE)
-        if one_cloud(table) or not table["eligible"].any():
+        if k_selection.one_cloud(table) or not table["eligible"].any():
             return product_rule(criteria)
         eligible = table[table["eligible"]]
         best = eligible["silhouette"].max()

@@ -114,12 +114,22 @@ def sweep_k(
         uniform_reference(matrix, rng) for _ in range(GAP_REFERENCES if candidates else 0)
     ]
     sample_size = min(silhouette_sample, len(matrix))
-    rows = [
-        evidence_of(matrix, k, references, random_state, sample_size)[0] for k in [1, *candidates]
-    ]
+    fits = {
+        k: evidence_of(matrix, k, references, random_state, sample_size) for k in [1, *candidates]
+    }
+    rows = [row for row, _, _ in fits.values()]
     # K = 1 (and a table of K = 1 alone) has no validity indices: NaN in their columns.
-    table = pd.DataFrame(rows).reindex(columns=[*rows[0], *VALIDITY_INDICES])
-    table = choose(mark_eligible(table, min_segment_share))
+    table = mark_eligible(
+        pd.DataFrame(rows).reindex(columns=[*rows[0], *VALIDITY_INDICES]), min_segment_share
+    )
+    # Each reference silhouette costs O(points^2): only for the K the rule compares.
+    if not one_cloud(table):
+        for index, k in compared(table)["k"].items():
+            table.loc[index, "reference_silhouette"] = reference_silhouette(
+                references, fits[k][2], sample_size, random_state
+            )
+        table["silhouette_gain"] = table["silhouette"] - table["reference_silhouette"]
+    table = choose(table)
     table.attrs["k_limit"] = limit
     return table
 
@@ -130,10 +140,9 @@ def evidence_of(
     references: list[np.ndarray],
     random_state: int,
     silhouette_sample: int,
-) -> tuple[dict, np.ndarray]:
-    """One row of the per-K table and the fit's labels: K-Means with K segments on `matrix` and
-    on each structureless reference (gap statistic; for K > 1 the references' mean silhouette,
-    what K segments score on a cloud with no groups)."""
+) -> tuple[dict, np.ndarray, list[np.ndarray]]:
+    """One row of the per-K table (gap statistic, segment sizes, validity indices for K > 1),
+    the fit's labels and the labels of K segments fitted on each structureless reference."""
     fit = kmeans(k, random_state, SWEEP_RESTARTS).fit(matrix)
     counts = np.bincount(fit.labels_, minlength=k)
     reference_fits = [kmeans(k, random_state, REFERENCE_RESTARTS).fit(draw) for draw in references]
@@ -155,19 +164,26 @@ def evidence_of(
                 matrix, fit.labels_, sample_size=silhouette_sample, random_state=random_state
             )
         )
-        reference_sample = min(REFERENCE_SILHOUETTE_SAMPLE, silhouette_sample)
-        row["reference_silhouette"] = float(
-            np.mean(
-                [
-                    silhouette_score(
-                        draw, fit_.labels_, sample_size=reference_sample, random_state=random_state
-                    )
-                    for draw, fit_ in zip(references, reference_fits, strict=True)
-                ]
-            )
+    return row, fit.labels_, [fit_.labels_ for fit_ in reference_fits]
+
+
+def reference_silhouette(
+    references: list[np.ndarray],
+    reference_labels: list[np.ndarray],
+    silhouette_sample: int,
+    random_state: int,
+) -> float:
+    """What K segments score on a cloud with no groups: the mean silhouette of the segments
+    fitted on each reference (on at most REFERENCE_SILHOUETTE_SAMPLE of its points)."""
+    sample = min(REFERENCE_SILHOUETTE_SAMPLE, silhouette_sample)
+    return float(
+        np.mean(
+            [
+                silhouette_score(draw, labels, sample_size=sample, random_state=random_state)
+                for draw, labels in zip(references, reference_labels, strict=True)
+            ]
         )
-        row["silhouette_gain"] = row["silhouette"] - row["reference_silhouette"]
-    return row, fit.labels_
+    )
 
 
 def mark_eligible(table: pd.DataFrame, min_segment_share: float) -> pd.DataFrame:
@@ -192,23 +208,17 @@ def knee_scores(ks: np.ndarray, inertia: np.ndarray) -> np.ndarray:
     return (1 - x) - y
 
 
-def choose(table: pd.DataFrame) -> pd.DataFrame:
-    """Mark the chosen K (see the module docstring); K = 1 only when the data holds no other."""
-    table = table.copy()
+def one_cloud(table: pd.DataFrame) -> bool:
+    """Whether no K reaches the separation threshold (rule 3 of the module docstring)."""
     gains = table["gap"] - table["gap"].iloc[0]
-    table["knee"] = np.nan
-    if table["actionable"].any() and gains[table["k"] > 1].max() < MIN_GAP_GAIN:
-        # One cloud: no K is natural, and the indices' best K wanders with each night's
-        # data. The knee of the inertia curve (diminishing returns of one more segment) moves
-        # little as data accumulate, so the partition stays the same from night to night.
-        actionable = table[table["actionable"]]
-        knees = knee_scores(actionable["k"].to_numpy(float), actionable["inertia"].to_numpy(float))
-        table.loc[actionable.index, "knee"] = knees
-        table["chosen"] = table["k"] == int(actionable["k"].iloc[int(np.argmax(knees))])
-        return table
-    # Fallbacks when no K is eligible: actionable K that beat the reference, actionable K, then
-    # any K > 1 (a few customers), then K = 1 (customers all alike).
-    eligible = next(
+    return bool(table["actionable"].any() and gains[table["k"] > 1].max() < MIN_GAP_GAIN)
+
+
+def compared(table: pd.DataFrame) -> pd.DataFrame:
+    """The K whose silhouette gains the rule compares: the eligible ones; when none is, the
+    actionable K that beat the reference, the actionable K, then any K > 1 (a few customers);
+    none when customers are all alike."""
+    return next(
         (
             table[mask]
             for mask in (
@@ -220,11 +230,27 @@ def choose(table: pd.DataFrame) -> pd.DataFrame:
         ),
         table[table["k"] > 1],
     )
-    if eligible.empty:
+
+
+def choose(table: pd.DataFrame) -> pd.DataFrame:
+    """Mark the chosen K (see the module docstring); K = 1 only when the data holds no other."""
+    table = table.copy()
+    table["knee"] = np.nan
+    if one_cloud(table):
+        # One cloud: no K is natural, and the indices' best K wanders with each night's
+        # data. The knee of the inertia curve (diminishing returns of one more segment) moves
+        # little as data accumulate, so the partition stays the same from night to night.
+        actionable = table[table["actionable"]]
+        knees = knee_scores(actionable["k"].to_numpy(float), actionable["inertia"].to_numpy(float))
+        table.loc[actionable.index, "knee"] = knees
+        table["chosen"] = table["k"] == int(actionable["k"].iloc[int(np.argmax(knees))])
+        return table
+    pool = compared(table)
+    if pool.empty:
         table["chosen"] = table["k"] == 1
         return table
-    best = eligible["silhouette_gain"].max()
-    ties = eligible.loc[eligible["silhouette_gain"] >= best - SILHOUETTE_TIE, "k"]
+    best = pool["silhouette_gain"].max()
+    ties = pool.loc[pool["silhouette_gain"] >= best - SILHOUETTE_TIE, "k"]
     table["silhouette_tie"] = table["k"].isin(ties)
     table["chosen"] = table["k"] == int(ties.max())
     return table
