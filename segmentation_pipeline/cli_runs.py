@@ -60,12 +60,6 @@ def process_tags() -> dict[str, str]:
     }
 
 
-def is_own_run(run: dg.DagsterRun) -> bool:
-    """Whether this process executes `run`."""
-    own = process_tags()
-    return all(run.tags.get(tag) == value for tag, value in own.items())
-
-
 def process_is_gone(run: dg.DagsterRun) -> bool:
     """Whether the CLI process that executes `run` no longer exists on this host.
 
@@ -133,14 +127,14 @@ def in_background(watch: Callable[[], None], name: str, stop: Callable[[], None]
 
 
 def cancel_own_runs(instance: dg.DagsterInstance, reason: str) -> list[str]:
-    """Mark this process's in-progress runs canceled and free their pool slots; their ids."""
+    """Mark this process's in-progress runs canceled and free the pool slots of all its runs
+    (Dagster's own interrupt can end a run without freeing its slot); the ids canceled."""
     canceled = []
-    for record in instance.get_run_records(dg.RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES)):
-        run = record.dagster_run
-        if is_own_run(run):
+    for run in instance.get_runs(dg.RunsFilter(tags=process_tags())):
+        if run.status in IN_PROGRESS_RUN_STATUSES:
             instance.report_run_canceled(run, reason)
-            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
             canceled.append(run.run_id)
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
     return canceled
 
 
@@ -158,8 +152,9 @@ def stopped_by_signals(
     within `grace_seconds`, the thread marks this process's runs canceled, frees their pool
     slots, says so on stderr and exits with status 128 + the signal (143 for SIGTERM). The
     step's open DuckDB transaction dies with the process, uncommitted; staged temp files are
-    removed by the next run. When the run does end by itself (Dagster raised its interrupt),
-    its runs are marked canceled too.
+    removed by the next run, and so is a slot the run's next step claims in the instant before
+    the exit (a finished run's slot). When the run does end by itself (Dagster raised its
+    interrupt), its runs are marked canceled and their slots freed too.
     """
     reader, writer = socket.socketpair()
     writer.setblocking(False)
