@@ -44,7 +44,8 @@ Calinski-Harabasz and Davies-Bouldin stay in the per-K table as cross-checks.
 With one customer, or customers all alike, K is 1. Cost is bounded: the sweep runs on a seeded
 sample of at most SWEEP_SAMPLE customers (the final model is then fitted on everyone at the
 chosen K), and the gap statistic's references cost GAP_REFERENCES fits per K, with few restarts,
-and a silhouette on REFERENCE_SILHOUETTE_SAMPLE of their points (about 0.8 s per sweep).
+and, for the K the rule compares, a silhouette on REFERENCE_SILHOUETTE_SAMPLE of their points
+(up to about 0.8 s per sweep).
 """
 
 from __future__ import annotations
