@@ -124,6 +124,8 @@ def print_summary(settings: Settings) -> None:
     """Row counts of the published tables, then the segments: name, customers, revenue, spend."""
     import duckdb
 
+    from segmentation_pipeline.defs.resources import Warehouse
+
     missing = (
         f"Nothing published in {settings.warehouse_path} yet: run `segmentation sample` (or land "
         "files) and `segmentation run` first."
@@ -136,7 +138,8 @@ def print_summary(settings: Settings) -> None:
         CUSTOMER_SEGMENTS_TABLE,
         SEGMENT_PROFILES_TABLE,
     )
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    # Another `segmentation run` may be writing by now: wait for it, as its steps would.
+    with Warehouse(database=str(settings.warehouse_path)).reading() as con:
         try:
             counts = {
                 table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

@@ -163,3 +163,30 @@ def test_sigterm_ends_the_run_and_frees_the_pool(project: Project, tmp_path: Pat
     if left:
         assert f"Cleaned up run {run_id}" in after.stdout
     assert project.pool_holders() == set()
+
+
+def test_the_summary_waits_while_another_process_writes(project: Project) -> None:
+    # After its run, `segmentation run` reads the marts for its summary; by then a second run may
+    # hold the warehouse for writing. The summary waited for nobody and failed with a traceback.
+    assert project.run(timeout=300).returncode == 0
+    warehouse = project.data / "warehouse.duckdb"
+    writer_code = (
+        f"import duckdb, time; con = duckdb.connect({str(warehouse)!r}); "
+        "print('writing', flush=True); time.sleep(4); con.close()"
+    )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", writer_code], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout.readline().strip() == "writing"
+        summary = subprocess.run(
+            [sys.executable, "-m", "segmentation_pipeline", "summary"],
+            env=project.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        writer.wait(30)
+    assert summary.returncode == 0, summary.stderr
+    assert "marts.segment_profiles" in summary.stdout

@@ -121,14 +121,15 @@ class Warehouse(ComputeEngine):
     def path(self) -> Path:
         return Path(self.database) if self.database else get_settings().warehouse_path
 
-    def _open(self) -> duckdb.DuckDBPyConnection:
-        """Open the file for writing; while another process holds it, wait up to the configured
-        time (DuckDB allows one writer, or readers only), then fail naming the holder."""
+    def _open(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """Open the file (for writing, unless `read_only`); while another process holds it,
+        wait up to the configured time (DuckDB allows one writer, or readers only), then fail
+        naming the holder."""
         wait = get_settings().warehouse_lock_wait_seconds
         started = time.monotonic()
         while True:
             try:
-                return duckdb.connect(str(self.path))
+                return duckdb.connect(str(self.path), read_only=read_only)
             except duckdb.IOException as error:
                 waited = time.monotonic() - started
                 failure = warehouse_locked(self.path, error, waited)
@@ -149,6 +150,16 @@ class Warehouse(ComputeEngine):
             if settings.duckdb_threads:
                 con.execute(f"SET threads = {int(settings.duckdb_threads)}")
             con.execute("CREATE SCHEMA IF NOT EXISTS raw; CREATE SCHEMA IF NOT EXISTS marts;")
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection, opened after the same wait as `connect` while another
+        process writes (e.g. the summary of `segmentation run` while a later run loads)."""
+        con = self._open(read_only=True)
+        try:
             yield con
         finally:
             con.close()
