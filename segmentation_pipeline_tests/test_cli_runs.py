@@ -34,6 +34,17 @@ def cpu_seconds_over(pid: int, seconds: float) -> float:
     return (used() - before) / os.sysconf("SC_CLK_TCK")
 
 
+def hold_warehouse(warehouse: Path, read_only: bool, seconds: float) -> subprocess.Popen:
+    """Another process holding the DuckDB file (reading or writing) for `seconds`, once open."""
+    code = (
+        f"import duckdb, time; con = duckdb.connect({str(warehouse)!r}, read_only={read_only}); "
+        f"print('holding', flush=True); time.sleep({seconds}); con.close()"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "holding"
+    return holder
+
+
 @pytest.fixture
 def project(tmp_path: Path, small_landing: Path) -> Project:
     return Project(tmp_path, small_landing)
@@ -102,15 +113,8 @@ def test_a_warehouse_held_by_another_process_fails_in_one_line_after_the_wait(
 ) -> None:
     warehouse = project.data / "warehouse.duckdb"
     duckdb.connect(str(warehouse)).close()
-    holder_code = (
-        f"import duckdb, time; con = duckdb.connect({str(warehouse)!r}, read_only=True); "
-        "print('holding', flush=True); time.sleep(120)"
-    )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", holder_code], stdout=subprocess.PIPE, text=True
-    )
+    holder = hold_warehouse(warehouse, read_only=True, seconds=120)
     try:
-        assert holder.stdout.readline().strip() == "holding"
         project.env[WAREHOUSE_LOCK_WAIT_ENV] = "3"
         started = time.monotonic()
         run = project.run(timeout=300)
@@ -169,16 +173,8 @@ def test_the_summary_waits_while_another_process_writes(project: Project) -> Non
     # After its run, `segmentation run` reads the marts for its summary; by then a second run may
     # hold the warehouse for writing. The summary waited for nobody and failed with a traceback.
     assert project.run(timeout=300).returncode == 0
-    warehouse = project.data / "warehouse.duckdb"
-    writer_code = (
-        f"import duckdb, time; con = duckdb.connect({str(warehouse)!r}); "
-        "print('writing', flush=True); time.sleep(4); con.close()"
-    )
-    writer = subprocess.Popen(
-        [sys.executable, "-c", writer_code], stdout=subprocess.PIPE, text=True
-    )
+    writer = hold_warehouse(project.data / "warehouse.duckdb", read_only=False, seconds=4)
     try:
-        assert writer.stdout.readline().strip() == "writing"
         summary = subprocess.run(
             [sys.executable, "-m", "segmentation_pipeline", "summary"],
             env=project.env,
