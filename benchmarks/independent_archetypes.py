@@ -14,7 +14,8 @@ Mode "all": archetypes differ in every family (3-8 archetypes); "basket": only i
 (3-7). For each draw it runs the product's sweep (`sweep_k` on the product's feature SQL) and
 fits the model at the true K (the oracle ARI: draws below 0.8 there are not recoverable by
 K-Means on these features). It prints, per draw, the true K, the product's K, the K of the same
-rule on the raw silhouette (the rule before), and the exact-K hits on recoverable draws.
+rule on the raw silhouette (the rule before, as `k_rule_study.py` applies it), and the exact-K
+hits on recoverable draws.
 
 Usage: python benchmarks/independent_archetypes.py [--seeds 40]
 """
@@ -26,6 +27,7 @@ from multiprocessing import Pool
 
 import numpy as np
 import pandas as pd
+from k_rule_study import RULE_BEFORE, RULES
 from sklearn.metrics import adjusted_rand_score
 
 from segmentation_pipeline.lib.features.sql import customer_features_of
@@ -112,12 +114,6 @@ def planted(seed: int, k: int, mode: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return rows, pd.DataFrame({"user_id": user_ids, "archetype": label})
 
 
-def rule_before(table: pd.DataFrame) -> int:
-    """The same rule on the raw silhouette instead of its gain over the references."""
-    raw = table.drop(columns=["chosen", "knee", "silhouette_tie"], errors="ignore")
-    return k_selection.chosen_k(k_selection.choose(raw.assign(silhouette_gain=raw["silhouette"])))
-
-
 def evaluate(job: tuple[int, int, str]) -> dict:
     seed, k, mode = job
     rows, truth = planted(seed, k, mode)
@@ -131,7 +127,7 @@ def evaluate(job: tuple[int, int, str]) -> dict:
         "customers": len(features),
         "true_k": k,
         "chosen_k": k_selection.chosen_k(table),
-        "raw_silhouette_k": rule_before(table),
+        "raw_silhouette_k": RULES[RULE_BEFORE](table),
         "oracle_ari": round(adjusted_rand_score(archetype, segments), 3),
     }
 

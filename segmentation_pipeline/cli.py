@@ -345,8 +345,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         args.handler(args, get_settings())
     except (KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
-        # SIGTERM or Ctrl-C: Dagster stops the run and marks it canceled; the step in progress
-        # rolls its transaction back.
+        # SIGTERM or Ctrl-C that Dagster raised in a step: it marks the run failed, the step's
+        # transaction rolls back, and `stopped_by_signals` frees the run's pool slots.
         if args.debug:
             raise
         raise SystemExit(

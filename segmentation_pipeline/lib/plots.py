@@ -91,7 +91,7 @@ def k_selection_plot(k_table: pd.DataFrame) -> Plot:
     figure, axes = _new_figure(columns=4, width=3.2)
     chosen = int(k_table.loc[k_table["chosen"], "k"].iloc[0])
     # Model cards written before the gap statistic or the references' silhouette lack them.
-    k_table = k_table.reindex(columns=[*k_table.columns.union(["gap", "reference_silhouette"])])
+    k_table = k_table.reindex(columns=k_table.columns.union(["gap", "reference_silhouette"]))
     panels = {
         "gap": ["gap"],
         "calinski harabasz": ["calinski_harabasz"],
