@@ -159,7 +159,8 @@ def main() -> None:
         capture_output=True,
         text=True,
     ).stdout
-    bare_seconds = float(bare.split("total")[1].split("s")[0])
+    (total_line,) = [line for line in bare.splitlines() if line.split()[:1] == ["total"]]
+    bare_seconds = float(total_line.split()[1])
     print(f"\n`segmentation run`: {pipeline_seconds:.1f} s wall, peak RSS {pipeline_mb:,.0f} MB")
     print(bare)
     verdict = "meets" if pipeline_seconds < 30 else "misses"

@@ -167,6 +167,11 @@ LAUNCH_RUN = """
 mutation($params: ExecutionParams!) { launchPipelineExecution(executionParams: $params) {
   __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }
 """
+RUN_ERRORS = """
+query($id: ID!) { runOrError(runId: $id) { ... on Run { eventConnection { events {
+  __typename ... on MessageEvent { message }
+  ... on ErrorEvent { error { message } } } } } } }
+"""
 BACKFILL_STATUS = """
 query($id: String!) { partitionBackfillOrError(backfillId: $id) {
   ... on PartitionBackfill { status runs(limit: 20) { runId status } } } }
@@ -213,6 +218,21 @@ class Dagster(GraphQL):
 
     def backfill(self, backfill_id: str) -> dict[str, Any]:
         return self(BACKFILL_STATUS, id=backfill_id)["partitionBackfillOrError"]
+
+    def assert_succeeded(self, runs: list[dict[str, Any]]) -> None:
+        """Every run succeeded; otherwise name each other run with its error events, so a
+        failure in CI says why (the instance is gone once the test ends)."""
+        failed = [run for run in runs if run["status"] != "SUCCESS"]
+        details = []
+        for run in failed:
+            events = self(RUN_ERRORS, id=run["runId"])["runOrError"]["eventConnection"]["events"]
+            errors = [
+                f"{event['__typename']}: {event.get('message')} {event['error']['message']}"
+                for event in events
+                if event.get("error")
+            ]
+            details.append(f"{run['runId']} {run['jobName']} {run['status']}: {errors}")
+        assert not failed, "\n".join(details)
 
     def wait_for_quiet(self, timeout: float) -> list[dict[str, Any]]:
         """Wait until no run is queued or in progress; return every run."""

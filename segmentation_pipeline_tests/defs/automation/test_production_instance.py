@@ -152,7 +152,7 @@ def test_overlapping_backfills_and_partition_runs_queue_and_load_each_day_once(
     new_runs = [run for run in runs if run["runId"] not in before]
     assert set(launched) <= {run["runId"] for run in new_runs}
     assert len(new_runs) >= 4  # two single-run backfills and two partition runs
-    assert all(run["status"] == "SUCCESS" for run in new_runs), new_runs
+    client.assert_succeeded(new_runs)
     for backfill in backfills:
         (backfill_run,) = client.backfill(backfill)["runs"]  # a range is one run
         assert backfill_run["status"] == "SUCCESS"
@@ -251,7 +251,7 @@ def test_drops_landing_while_runs_wait_are_each_loaded_and_refreshed_once(
 
     runs = client.wait_for_quiet(900)
     new_runs = [run for run in runs if run["runId"] not in before]
-    assert all(run["status"] == "SUCCESS" for run in new_runs), new_runs
+    client.assert_succeeded(new_runs)
     assert sorted(run["jobName"] for run in new_runs) == ["refresh_job"] * 3  # three refreshes
     assert all(len(runs_carrying(day)) == 1 for day in drops)  # one run per drop
     assert deployment.raw_materializations({run["runId"] for run in new_runs}) == dict.fromkeys(
