@@ -45,9 +45,29 @@ def read_header(path: Path) -> list[str]:
     return [name.strip() for name in header]
 
 
+def source_column_positions(path: Path, header: list[str]) -> dict[str, int]:
+    """Where each contract column is in `header`. Names match whatever their case (an export
+    that lowercases its header holds the same columns; the engine's SQL binds names the same
+    way), so a name that appears twice in different cases is ambiguous: an error."""
+    positions: dict[str, int] = {}
+    for column in SOURCE_COLUMNS:
+        found = [index for index, name in enumerate(header) if name.casefold() == column.casefold()]
+        if len(found) > 1:
+            raise LandingFileError(
+                path,
+                f"column {column} appears {len(found)} times in the header "
+                f"({', '.join(header[index] for index in found)})",
+                "Keep one of them.",
+            )
+        if found:
+            positions[column] = found[0]
+    return positions
+
+
 def check_columns(path: Path, header: list[str]) -> list[str]:
     """Fail on missing columns (naming a likely wrong delimiter); return the ignored extras."""
-    missing = [column for column in SOURCE_COLUMNS if column not in header]
+    positions = source_column_positions(path, header)
+    missing = [column for column in SOURCE_COLUMNS if column not in positions]
     if missing:
         if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
             raise LandingFileError(
@@ -60,7 +80,8 @@ def check_columns(path: Path, header: list[str]) -> list[str]:
             f"required columns are missing: {', '.join(missing)} (found: {', '.join(header)})",
             "Land a file with the 10 Black Friday columns named as in the published dataset.",
         )
-    return [column for column in header if column not in SOURCE_COLUMNS]
+    used = set(positions.values())
+    return [name for index, name in enumerate(header) if index not in used]
 
 
 # A non-blank line: from its first non-whitespace byte to the end of the line (one match each).

@@ -27,7 +27,7 @@ from segmentation_pipeline.lib.ingest.landing import (
     landing_days,
     landing_file,
 )
-from segmentation_pipeline.lib.ingest.landing_file import LandingFileError
+from segmentation_pipeline.lib.ingest.landing_file import LandingFileError, source_column_positions
 from segmentation_pipeline.settings import SOURCE_COLUMNS
 
 CHUNK = 1 << 20
@@ -81,14 +81,15 @@ def import_real_file(
     with source.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         header = [name.strip() for name in next(reader, [])]
-        missing = [column for column in SOURCE_COLUMNS if column not in header]
+        found = source_column_positions(source, header)
+        missing = [column for column in SOURCE_COLUMNS if column not in found]
         if missing:
             raise LandingFileError(
                 source,
                 f"required columns are missing: {', '.join(missing)}",
                 "Import the Kaggle walmart_data.csv or the train.csv variant of the dataset.",
             )
-        positions = [header.index(column) for column in SOURCE_COLUMNS]
+        positions = [found[column] for column in SOURCE_COLUMNS]
         with day_files(paths) as outs:
             writers = [csv.writer(out, lineterminator="\n") for out in outs]
             for line, row in enumerate(reader):
@@ -105,5 +106,5 @@ def import_real_file(
         identified_as=identify(blob_sha),
         rows=rows,
         files=paths,
-        ignored_columns=[column for column in header if column not in SOURCE_COLUMNS],
+        ignored_columns=[name for index, name in enumerate(header) if index not in positions],
     )

@@ -175,6 +175,14 @@ HEADER_VARIANTS = {
         HEADER + ',"Note, free text"\n' + GOOD + ',"a, b"\n',
         ["Note, free text"],
     ),
+    "lower-case names": (HEADER.lower() + "\n" + GOOD + "\n", []),
+    "upper-case names, another order, an extra": (
+        ",".join(reversed(HEADER.upper().split(",")))
+        + ",store\n"
+        + ",".join(reversed(GOOD.split(",")))
+        + ",7\n",
+        ["store"],
+    ),
 }
 
 
@@ -185,6 +193,16 @@ def test_header_is_read_as_csv(con: duckdb.DuckDBPyConnection, tmp_path: Path, c
     path.write_bytes(text.encode())
     (load,) = load_files(con, {"2025-11-01": path}, tmp_path / "raw")
     assert (load.rows_loaded, load.rows_rejected, load.ignored_columns) == (1, 0, ignored)
+
+
+def test_a_column_named_twice_in_different_cases_is_a_clear_error(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = write(tmp_path, HEADER + ",purchase\n" + GOOD + ",1\n")
+    with pytest.raises(
+        LandingFileError, match=r"01\.csv: column Purchase appears 2 times in the header"
+    ):
+        load_files(con, {"2025-11-01": path}, tmp_path / "raw")
 
 
 def test_semicolon_header_names_the_delimiter(

@@ -55,6 +55,14 @@ def write_train_variant(path: Path) -> list[list[str]]:
     return rows
 
 
+def write_lower_case_header(path: Path) -> list[list[str]]:
+    """An export that lower-cases the column names: the same columns."""
+    rows = write_walmart_data(path)
+    header, rest = path.read_text().split("\n", 1)
+    path.write_text(header.lower() + "\n" + rest)
+    return rows
+
+
 def landed_rows(landing: Path) -> Counter:
     landed: Counter = Counter()
     for path in sorted(landing.glob("*.csv")):
@@ -70,6 +78,7 @@ def landed_rows(landing: Path) -> Counter:
     [
         (write_walmart_data, []),
         (write_train_variant, ["Product_Category_2", "Product_Category_3"]),
+        (write_lower_case_header, []),
     ],
 )
 def test_every_row_lands_once_over_the_month(tmp_path: Path, writer, ignored) -> None:
