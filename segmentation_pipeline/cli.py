@@ -15,7 +15,12 @@ from typing import TextIO
 import dagster as dg
 import pandas as pd
 
-from segmentation_pipeline.lib.ingest.landing import landed_days, landing_file
+from segmentation_pipeline.lib.ingest.landing import (
+    landed_days,
+    landing_file,
+    stray_files,
+    stray_files_note,
+)
 from segmentation_pipeline.settings import (
     CUSTOMER_FEATURES_TABLE,
     CUSTOMER_SEGMENTS_TABLE,
@@ -66,11 +71,14 @@ def run_pipeline(
     from segmentation_pipeline.progress import print_steps
 
     days = landed_days(settings.landing_dir)
+    stray = stray_files(settings.landing_dir)
     if not days:
         raise CommandError(
             f"No landing files in {settings.landing_dir}: run `segmentation sample` or land "
-            "YYYY-MM-DD.csv files there."
+            "YYYY-MM-DD.csv files there." + (f" ({stray_files_note(stray)}.)" if stray else "")
         )
+    if stray:
+        print(f"segmentation: warning: {stray_files_note(stray)}.", file=sys.stderr)
     early = [day for day in days if date.fromisoformat(day) < settings.partition_start]
     if early:
         raise CommandError(
@@ -171,7 +179,8 @@ def _print_separation(settings: Settings) -> None:
 def _sample(args: argparse.Namespace, settings: Settings) -> None:
     from segmentation_pipeline.lib.sample import load_facts, write_sample
 
-    if args.if_empty and landed_days(settings.landing_dir):
+    # Misnamed files count as landed: the user's data, which `run` then names, not a sample.
+    if args.if_empty and (landed_days(settings.landing_dir) or stray_files(settings.landing_dir)):
         print(f"Landing files already present in {settings.landing_dir}; sample not written.")
         return
     progress = None

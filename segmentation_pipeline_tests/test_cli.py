@@ -70,6 +70,20 @@ def test_nothing_landed_is_a_clear_error(tmp_path: Path, command: list[str]) -> 
     assert "segmentation sample" in line
 
 
+def test_misnamed_files_are_named_and_not_replaced_by_the_sample(tmp_path: Path) -> None:
+    """A drop named `2025-11-8.csv` is the user's data: `make run`'s `sample --if-empty` leaves
+    it alone, and `run` names it instead of loading nothing silently."""
+    data = tmp_path / "data"
+    landing = data / "landing" / "transactions"
+    landing.mkdir(parents=True)
+    (landing / "2025-11-8.csv").write_text("User_ID\n1\n")
+    sample = segmentation("sample", "--if-empty", data=data, cwd=tmp_path)
+    assert "sample not written" in sample.stdout
+    assert [path.name for path in landing.iterdir()] == ["2025-11-8.csv"]
+    line = one_line_error(segmentation("run", data=data, cwd=tmp_path))
+    assert "not named YYYY-MM-DD.csv, so not loaded: 2025-11-8.csv" in line
+
+
 def test_a_new_dagster_home_gets_the_projects_instance(tmp_path: Path) -> None:
     """Not Dagster's defaults (telemetry on, no warehouse pool): the project's instance."""
     segmentation("run", data=tmp_path / "data", cwd=tmp_path)

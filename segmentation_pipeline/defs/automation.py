@@ -25,6 +25,7 @@ from segmentation_pipeline.defs.ingest.assets import raw_transactions
 from segmentation_pipeline.defs.load_time import LOAD_TIME_SETTINGS
 from segmentation_pipeline.defs.partitions import daily_partitions, day_ranges
 from segmentation_pipeline.defs.resources import LandingZone, Warehouse
+from segmentation_pipeline.lib.ingest.landing import stray_files_note
 from segmentation_pipeline.lib.ingest.landing_file import file_sha256
 
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -295,9 +296,15 @@ def landing_sensor(
                 },
             )
         )
+    # Misnamed drops (e.g. 2025-11-8.csv) would otherwise go unnoticed: said at every tick.
+    stray = landing.stray_files()
+    stray_note = f" {stray_files_note(stray)}." if stray else ""
     if not requests:
         return dg.SensorResult(
-            skip_reason=f"{len(hashes)} landing files, all already loaded or requested.",
+            skip_reason=f"{len(hashes)} landing files, all already loaded or requested."
+            + stray_note,
             cursor=next_cursor,
         )
+    if stray:
+        context.log.warning(stray_note.strip())
     return dg.SensorResult(run_requests=requests, cursor=next_cursor)

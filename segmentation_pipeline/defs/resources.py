@@ -19,7 +19,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from segmentation_pipeline.lib.ingest.landing import landed_days, landing_file
+from segmentation_pipeline.lib.ingest.landing import landed_days, landing_file, stray_files
 from segmentation_pipeline.lib.warehouse import replace_table_from_frame, transaction
 from segmentation_pipeline.settings import get_settings
 
@@ -79,6 +79,10 @@ class LandingZone(dg.ConfigurableResource):
     def landed_days(self) -> list[str]:
         """Days (YYYY-MM-DD) that have a landing file, oldest first."""
         return landed_days(self.path)
+
+    def stray_files(self) -> list[str]:
+        """Files of the folder not named as day files (never loaded)."""
+        return stray_files(self.path)
 
 
 class ComputeEngine(dg.ConfigurableResource):

@@ -40,6 +40,29 @@ def landed_days(folder: Path) -> list[str]:
     return sorted(path.stem for path in folder.glob(DAY_FILE_GLOB))
 
 
+def stray_files(folder: Path) -> list[str]:
+    """Files in `folder` that are not named as day files, so never loaded (e.g. `2025-11-8.csv`,
+    `export.csv`); files being written (`*.partial`) and hidden files aside."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        path.name
+        for path in folder.iterdir()
+        if path.is_file()
+        and not path.match(DAY_FILE_GLOB)
+        and path.suffix != ".partial"
+        and not path.name.startswith(".")
+    )
+
+
+def stray_files_note(names: list[str]) -> str:
+    """One sentence naming the stray files: what a user who landed them needs to read."""
+    return (
+        f"{len(names)} file(s) not named YYYY-MM-DD.csv, so not loaded: {', '.join(names[:10])}"
+        + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    )
+
+
 def landing_days(first_day: date, last_day: date) -> list[date]:
     if last_day < first_day:
         raise ValueError(f"last_day {last_day} is before first_day {first_day}")

@@ -173,3 +173,17 @@ def test_already_loaded_is_read_from_the_warehouse_ledger_not_the_instance(
         con.execute("DELETE FROM raw.landing_loads WHERE transaction_date = ?", [day])
     (again,) = sensor_tick(instance, None).run_requests
     assert again.run_key == drop_key(day, file_sha256(landing_file(landed.landing_dir, day)))
+
+
+def test_a_misnamed_drop_is_named_at_every_tick(
+    landed: Settings, instance: dg.DagsterInstance
+) -> None:
+    """`2025-11-8.csv` is not a day file, so it is never loaded: the sensor says so."""
+    days = landed_days(landed.landing_dir)
+    misnamed = landed.landing_dir / "2025-11-8.csv"
+    misnamed.write_bytes(landing_file(landed.landing_dir, days[0]).read_bytes())
+    (request,) = sensor_tick(instance, None).run_requests
+    queue(instance, request)
+    skip = sensor_tick(instance, None).skip_reason.skip_message
+    assert "all already loaded or requested" in skip
+    assert "1 file(s) not named YYYY-MM-DD.csv, so not loaded: 2025-11-8.csv" in skip
