@@ -239,7 +239,7 @@ def _model_list(args: argparse.Namespace, settings: Settings) -> None:
     cards = store.list_cards()
     if not cards:
         raise CommandError(f"No model versions in {settings.models_dir}: run `segmentation run`.")
-    current = store.current_version_or_none()
+    current = store.pointed_version()
     versions = pd.DataFrame(
         [
             {
@@ -266,9 +266,9 @@ def _model_restore(args: argparse.Namespace, settings: Settings) -> None:
     except ValueError as error:
         raise CommandError(str(error)) from error
     print(
-        f"Current model: {args.version} (was {replaced}). The next run scores customers with it; "
-        f"with refit 'auto' it is refitted if its data ends {REFIT_EVERY_DAYS} or more days "
-        "before today's."
+        f"Current model: {args.version} (was {replaced or 'none, or unreadable'}). The next run "
+        "scores customers with it; with refit 'auto' it is refitted if its data ends "
+        f"{REFIT_EVERY_DAYS} or more days before today's."
     )
 
 
@@ -333,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
 def expected_error_message(error: BaseException) -> str | None:
     """The one line a user needs for an error the product expects (bad input, a locked
     warehouse, a failed run), or None for a bug, which keeps its traceback."""
+    from segmentation_pipeline.defs.resources import ModelStoreError
     from segmentation_pipeline.lib.ingest.landing_file import LandingFileError
 
     if isinstance(error, dg.DagsterExecutionStepExecutionError):
@@ -342,7 +343,14 @@ def expected_error_message(error: BaseException) -> str | None:
         return f"run failed in {error.step_key}: {reason}"
     if isinstance(error, dg.Failure):
         return f"run failed: {error.description}"
-    if isinstance(error, CommandError | LandingFileError | dg.DagsterError):
+    # Retries exhausted (Dagster's error text holds every attempt's stack): the last cause.
+    attempts = getattr(error, "user_code_process_error_infos", None)
+    if attempts:
+        cause = attempts[-1]
+        while cause.cause:
+            cause = cause.cause
+        return f"run failed after its retries: {cause.message.strip().splitlines()[0]}"
+    if isinstance(error, CommandError | LandingFileError | ModelStoreError | dg.DagsterError):
         return str(error)
     return None
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from segmentation_pipeline.cli import expected_error_message
 from segmentation_pipeline_tests.support import REPO_ROOT
 
 
@@ -117,3 +118,23 @@ def test_summary_before_the_marts_exist_is_a_clear_error(tmp_path: Path) -> None
     with duckdb.connect(str(data / "warehouse.duckdb")) as con:
         con.execute("CREATE SCHEMA raw; CREATE TABLE raw.transactions (User_ID BIGINT)")
     assert "Nothing published" in one_line_error(segmentation("summary", data=data, cwd=tmp_path))
+
+
+def test_a_step_failing_after_its_retries_is_one_line_naming_the_cause() -> None:
+    """Dagster's error after the last retry holds every attempt's stack; the user gets the
+    last attempt's root cause (the run's log in the instance keeps the rest)."""
+    from dagster._core.errors import DagsterMaxRetriesExceededError
+    from dagster._utils.error import serializable_error_info_from_exc_info
+
+    try:
+        try:
+            Path("/nonexistent/model_card.json").read_text()
+        except OSError as cause:
+            raise RuntimeError("step failed") from cause
+    except RuntimeError:
+        attempt = serializable_error_info_from_exc_info(sys.exc_info())
+    message = expected_error_message(DagsterMaxRetriesExceededError.from_error_info(attempt))
+    assert message == (
+        "run failed after its retries: FileNotFoundError: [Errno 2] No such file or directory: "
+        "'/nonexistent/model_card.json'"
+    )

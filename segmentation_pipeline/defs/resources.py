@@ -205,6 +205,10 @@ class Warehouse(ComputeEngine):
             return score_in_engine(con, model, version)
 
 
+class ModelStoreError(ValueError):
+    """A damaged model store (e.g. `current.json` naming a version that is gone)."""
+
+
 class ModelStore(dg.ConfigurableResource):
     """Versioned model folders `models/<version>/` and a `current.json` pointer.
 
@@ -250,10 +254,28 @@ class ModelStore(dg.ConfigurableResource):
         tmp.write_text(json.dumps({"version": version}))
         tmp.replace(self._pointer)
 
+    def pointed_version(self) -> str | None:
+        """The version `current.json` names, kept or not; None when it is missing or unreadable."""
+        try:
+            return str(json.loads(self._pointer.read_text())["version"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     def current_version_or_none(self) -> str | None:
+        """The current version; None before the first fit. A pointer that is unreadable or
+        names a version that is gone is an error saying how to repair it: refitting in its
+        place would silently change every customer's segment."""
         if not self._pointer.exists():
             return None
-        return json.loads(self._pointer.read_text())["version"]
+        version = self.pointed_version()
+        if version is None or not self.has_version(version):
+            kept = ", ".join(card["version"] for card in self.list_cards()) or "none"
+            found = f"names version {version}, which is not kept" if version else "is unreadable"
+            raise ModelStoreError(
+                f"{self._pointer} {found}: restore a kept version with `segmentation model "
+                f"restore VERSION` (kept: {kept}), or delete the file to fit a new model"
+            )
+        return version
 
     def current_version(self) -> str:
         version = self.current_version_or_none()
@@ -269,7 +291,7 @@ class ModelStore(dg.ConfigurableResource):
         if not self.has_version(version):
             known = ", ".join(card["version"] for card in self.list_cards()) or "none"
             raise ValueError(f"No model version {version!r} in {self.path} (known: {known})")
-        previous = self.current_version_or_none()
+        previous = self.pointed_version()  # restoring also repairs a damaged pointer
         self._point_to(version)
         return previous
 

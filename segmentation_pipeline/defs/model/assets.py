@@ -13,7 +13,7 @@ import pandas as pd
 
 from segmentation_pipeline.defs.features.assets import customer_features
 from segmentation_pipeline.defs.metadata import markdown_table, plot_metadata
-from segmentation_pipeline.defs.resources import ModelStore, Warehouse
+from segmentation_pipeline.defs.resources import ModelStore, ModelStoreError, Warehouse
 from segmentation_pipeline.lib.model.profiling import name_segments, profile_segments
 from segmentation_pipeline.lib.model.sampling import (
     FIT_SAMPLE_MAX_CUSTOMERS,
@@ -321,7 +321,10 @@ def segmentation_model(
     """
     started = time.perf_counter()
     sample = read_fit_sample(warehouse, config.max_fit_customers, config.random_state)
-    current = model_store.current_version_or_none()
+    try:
+        current = model_store.current_version_or_none()
+    except ModelStoreError as error:  # a damaged store: retrying cannot repair it
+        raise dg.Failure(str(error), allow_retries=False) from error
     previous_card = model_store.load_card(current) if current else None
     decision = decide_refit(config, previous_card, sample.last_day)
     version = f"{sample.last_day:%Y%m%d}-{features_fingerprint(sample.features, config)[:10]}"

@@ -5,6 +5,7 @@ import duckdb
 import pytest
 
 from segmentation_pipeline.cli import main
+from segmentation_pipeline.definitions import defs
 from segmentation_pipeline.defs.resources import ModelStore
 from segmentation_pipeline.lib.model.stability_key import stability_file
 from segmentation_pipeline.settings import Settings
@@ -82,3 +83,24 @@ def test_refit_on_demand_then_reuse_list_and_restore(
     assert store.current_version() == second["version"]
     with pytest.raises(SystemExit, match="No model version 'nope'"):
         main(["model", "restore", "nope"])
+
+
+def test_a_damaged_model_pointer_fails_the_run_once_and_keeps_the_marts(
+    materialised: Settings, instance: dg.DagsterInstance
+) -> None:
+    """`current.json` naming a version that is gone: refitting in its place would silently
+    change every segment, and retrying cannot repair it. The run fails at once, naming the
+    file and the repair; the published marts stay as they were."""
+    before = scored_by(materialised)
+    (materialised.models_dir / "current.json").write_text('{"version": "20251128-gone"}')
+    result = defs.resolve_job_def("segmentation_job").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    assert failure.step_key == "segmentation_model"
+    assert "current.json names version 20251128-gone, which is not kept" in (
+        failure.step_failure_data.user_failure_data.description
+    )
+    assert not [event for event in result.all_events if event.is_step_up_for_retry]
+    assert scored_by(materialised) == before

@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 
 from segmentation_pipeline.defs.model.assets import SegmentationModelConfig, decide_refit
-from segmentation_pipeline.defs.resources import ModelStore
+from segmentation_pipeline.defs.resources import ModelStore, ModelStoreError
 from segmentation_pipeline.lib.model.spec import MODEL_FEATURES
 
 
@@ -75,3 +75,24 @@ def test_versions_are_kept_listed_and_restored(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="No model version 'nope'"):
         store.restore("nope")
     assert store.current_version() == newer["version"]
+
+
+@pytest.mark.parametrize(
+    ("pointer", "problem"),
+    [
+        ('{"version": "20251128-gone"}', "names version 20251128-gone, which is not kept"),
+        ('{"vers', "is unreadable"),
+    ],
+)
+def test_a_damaged_pointer_says_how_to_repair_it(
+    tmp_path: Path, pointer: str, problem: str
+) -> None:
+    store = ModelStore(root=str(tmp_path / "models"))
+    kept = card()
+    store.save(kept["version"], {"model": 1}, kept)
+    (tmp_path / "models" / "current.json").write_text(pointer)
+    with pytest.raises(ModelStoreError, match=problem) as raised:
+        store.current_version_or_none()
+    assert f"segmentation model restore VERSION` (kept: {kept['version']})" in str(raised.value)
+    assert store.restore(kept["version"]) == (None if "unreadable" in problem else "20251128-gone")
+    assert store.current_version() == kept["version"]
