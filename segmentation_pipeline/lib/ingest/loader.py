@@ -129,6 +129,17 @@ class ContractRule:
     reason: str  # the reason text recorded with a row that breaks it
 
 
+# A value quoted in a reason is cut to this length: the rejected row keeps it whole.
+SHOWN_VALUE_CHARS = 40
+
+
+def _shown(column: str) -> str:
+    return (
+        f"CASE WHEN length({column}) > {SHOWN_VALUE_CHARS} "
+        f"THEN left({column}, {SHOWN_VALUE_CHARS}) || '...' ELSE {column} END"
+    )
+
+
 def _row_rules() -> list[ContractRule]:
     rules = [
         ContractRule(f"{column} IS NULL OR {column}{TEXT_SUFFIX} = ''", f"'missing {column}'")
@@ -138,13 +149,14 @@ def _row_rules() -> list[ContractRule]:
         text, number = f"{column}{TEXT_SUFFIX}", f"{column}{INTEGER_SUFFIX}"
         rules.append(
             ContractRule(
-                f"{text} <> '' AND {number} IS NULL", f"'{column} is not an integer: ' || {column}"
+                f"{text} <> '' AND {number} IS NULL",
+                f"'{column} is not an integer: ' || {_shown(column)}",
             )
         )
         rules.append(
             ContractRule(
                 f"{number} NOT BETWEEN {low} AND {high}",
-                f"'{column} outside {low}..{high}: ' || {column}",
+                f"'{column} outside {low}..{high}: ' || {_shown(column)}",
             )
         )
     for column, allowed in ALLOWED_VALUES.items():
@@ -153,14 +165,14 @@ def _row_rules() -> list[ContractRule]:
         rules.append(
             ContractRule(
                 f"{text} <> '' AND {text} NOT IN ({values})",
-                f"'{column} not in {{{', '.join(allowed)}}}: ' || {column}",
+                f"'{column} not in {{{', '.join(allowed)}}}: ' || {_shown(column)}",
             )
         )
     product, pattern = f"Product_ID{TEXT_SUFFIX}", sql_text(PRODUCT_ID_PATTERN)
     rules.append(
         ContractRule(
             f"{product} <> '' AND NOT regexp_full_match({product}, {pattern})",
-            f"'Product_ID does not match {PRODUCT_ID_PATTERN}: ' || Product_ID",
+            f"'Product_ID does not match {PRODUCT_ID_PATTERN}: ' || {_shown('Product_ID')}",
         )
     )
     return rules

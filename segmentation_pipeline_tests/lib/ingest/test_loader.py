@@ -72,6 +72,19 @@ def test_broken_rows_are_quarantined_with_line_and_reasons(
     assert load.rejection_reasons["missing Purchase"] == 1
 
 
+def test_a_long_value_is_cut_in_its_reason_and_kept_whole_in_the_row(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    long_id = "P" + "9" * 5000
+    path = write(tmp_path, f"{HEADER}\n{GOOD}\n{GOOD.replace('P00069042', long_id)}\n")
+    load_files(con, {"2025-11-01": path}, tmp_path / "raw")
+    ((product, reasons),) = con.execute(
+        "SELECT Product_ID, reasons FROM raw.rejected_transactions"
+    ).fetchall()
+    assert product == long_id
+    assert reasons == [f"Product_ID does not match ^P\\d{{8}}$: P{'9' * 39}..."]
+
+
 def test_integers_are_digits_only(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     """A decimal or an exponent is not an integer, even where a cast would round it."""
     path = write(
