@@ -77,12 +77,16 @@ def test_misnamed_files_are_named_and_not_replaced_by_the_sample(tmp_path: Path)
     data = tmp_path / "data"
     landing = data / "landing" / "transactions"
     landing.mkdir(parents=True)
-    (landing / "2025-11-8.csv").write_text("User_ID\n1\n")
+    for name in ("2025-11-8.csv", "2025-13-45.csv"):
+        (landing / name).write_text("User_ID\n1\n")
     sample = segmentation("sample", "--if-empty", data=data, cwd=tmp_path)
     assert "sample not written" in sample.stdout
-    assert [path.name for path in landing.iterdir()] == ["2025-11-8.csv"]
+    assert sorted(path.name for path in landing.iterdir()) == ["2025-11-8.csv", "2025-13-45.csv"]
     line = one_line_error(segmentation("run", data=data, cwd=tmp_path))
-    assert "not named YYYY-MM-DD.csv, so not loaded: 2025-11-8.csv" in line
+    assert (
+        "2 file(s) not named after a calendar day (YYYY-MM-DD.csv), so not loaded: "
+        "2025-11-8.csv, 2025-13-45.csv" in line
+    )
 
 
 def test_a_new_dagster_home_gets_the_projects_instance(tmp_path: Path) -> None:

@@ -33,23 +33,33 @@ def landing_file(folder: Path, day: date | str) -> Path:
     return folder / f"{day}.csv"
 
 
+def is_day_file(path: Path) -> bool:
+    """Whether `path` is named as the landing file of a calendar day (`2025-11-08.csv`)."""
+    if not path.match(DAY_FILE_GLOB):
+        return False
+    try:
+        return date.fromisoformat(path.stem).isoformat() == path.stem
+    except ValueError:  # e.g. 2025-13-45.csv
+        return False
+
+
 def landed_days(folder: Path) -> list[str]:
     """Days (YYYY-MM-DD) that have a landing file in `folder`, oldest first."""
     if not folder.is_dir():
         return []
-    return sorted(path.stem for path in folder.glob(DAY_FILE_GLOB))
+    return sorted(path.stem for path in folder.glob(DAY_FILE_GLOB) if is_day_file(path))
 
 
 def stray_files(folder: Path) -> list[str]:
     """Files in `folder` that are not named as day files, so never loaded (e.g. `2025-11-8.csv`,
-    `export.csv`); files being written (`*.partial`) and hidden files aside."""
+    `2025-13-45.csv`, `export.csv`); files being written (`*.partial`) and hidden files aside."""
     if not folder.is_dir():
         return []
     return sorted(
         path.name
         for path in folder.iterdir()
         if path.is_file()
-        and not path.match(DAY_FILE_GLOB)
+        and not is_day_file(path)
         and path.suffix != ".partial"
         and not path.name.startswith(".")
     )
@@ -58,8 +68,8 @@ def stray_files(folder: Path) -> list[str]:
 def stray_files_note(names: list[str]) -> str:
     """One sentence naming the stray files: what a user who landed them needs to read."""
     return (
-        f"{len(names)} file(s) not named YYYY-MM-DD.csv, so not loaded: {', '.join(names[:10])}"
-        + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+        f"{len(names)} file(s) not named after a calendar day (YYYY-MM-DD.csv), so not loaded: "
+        f"{', '.join(names[:10])}" + (f" and {len(names) - 10} more" if len(names) > 10 else "")
     )
 
 

@@ -186,4 +186,4 @@ def test_a_misnamed_drop_is_named_at_every_tick(
     queue(instance, request)
     skip = sensor_tick(instance, None).skip_reason.skip_message
     assert "all already loaded or requested" in skip
-    assert "1 file(s) not named YYYY-MM-DD.csv, so not loaded: 2025-11-8.csv" in skip
+    assert "not named after a calendar day (YYYY-MM-DD.csv), so not loaded: 2025-11-8.csv" in skip
