@@ -27,6 +27,7 @@ from segmentation_pipeline.settings import (
     RAW_TRANSACTIONS_TABLE,
     SEGMENT_PROFILES_TABLE,
     Settings,
+    SettingsError,
     get_settings,
 )
 
@@ -350,7 +351,8 @@ def expected_error_message(error: BaseException) -> str | None:
         while cause.cause:
             cause = cause.cause
         return f"run failed after its retries: {cause.message.strip().splitlines()[0]}"
-    if isinstance(error, CommandError | LandingFileError | ModelStoreError | dg.DagsterError):
+    expected = (CommandError, LandingFileError, ModelStoreError, SettingsError, dg.DagsterError)
+    if isinstance(error, expected):
         return str(error)
     return None
 

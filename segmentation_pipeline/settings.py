@@ -5,10 +5,16 @@ Values are read once from the environment so that the CLI, `dagster dev` and tes
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+T = TypeVar("T")
 
 DATA_DIR_ENV = "SEGMENTATION_DATA_DIR"
 PARTITION_START_ENV = "SEGMENTATION_PARTITION_START"
@@ -137,39 +143,92 @@ class Settings:
         return self.data_dir / "reports"
 
 
+class SettingsError(ValueError):
+    """An environment variable with a value the product cannot use: names it and what it takes."""
+
+
+def _setting(name: str, default: object, parse: Callable[[str], T], expected: str) -> T:
+    raw = os.environ.get(name, str(default))
+    try:
+        return parse(raw)
+    except ValueError as error:
+        raise SettingsError(f"{name}={raw!r}: expected {expected}") from error
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        if not raw.isdigit() or int(raw) < minimum:
+            raise ValueError(raw)
+        return int(raw)
+
+    return parse
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in choices:
+            raise ValueError(raw)
+        return raw
+
+    return parse
+
+
 def get_settings() -> Settings:
     """Settings from the environment; the data dir defaults to `data/` under the working dir."""
     return Settings(
         data_dir=Path(os.environ.get(DATA_DIR_ENV, "data")).resolve(),
-        partition_start=date.fromisoformat(
-            os.environ.get(PARTITION_START_ENV, DEFAULT_PARTITION_START)
+        partition_start=_setting(
+            PARTITION_START_ENV, DEFAULT_PARTITION_START, date.fromisoformat, "a date, YYYY-MM-DD"
         ),
         schedule_cron=os.environ.get(SCHEDULE_CRON_ENV, Settings.schedule_cron),
-        schedule_timezone=os.environ.get(SCHEDULE_TIMEZONE_ENV, Settings.schedule_timezone),
-        history_retention_days=_retention_days(),
-        warehouse_lock_wait_seconds=float(
-            os.environ.get(WAREHOUSE_LOCK_WAIT_ENV, Settings.warehouse_lock_wait_seconds)
+        schedule_timezone=_setting(
+            SCHEDULE_TIMEZONE_ENV, Settings.schedule_timezone, _time_zone, "an IANA time zone"
         ),
-        duckdb_memory_limit=os.environ.get(DUCKDB_MEMORY_LIMIT_ENV, DEFAULT_DUCKDB_MEMORY_LIMIT),
-        duckdb_threads=int(os.environ.get(DUCKDB_THREADS_ENV, "0")),
-        model_threads=int(os.environ.get(MODEL_THREADS_ENV, str(Settings.model_threads))),
-        engine=_engine(os.environ.get(ENGINE_ENV, Settings.engine)),
+        history_retention_days=_setting(
+            HISTORY_RETENTION_ENV,
+            DEFAULT_HISTORY_RETENTION_DAYS,
+            _at_least(MIN_HISTORY_RETENTION_DAYS),
+            f"a whole number of days, at least {MIN_HISTORY_RETENTION_DAYS} (the 7-day "
+            "migration compares with a week ago)",
+        ),
+        warehouse_lock_wait_seconds=_setting(
+            WAREHOUSE_LOCK_WAIT_ENV, Settings.warehouse_lock_wait_seconds, float, "seconds"
+        ),
+        duckdb_memory_limit=_setting(
+            DUCKDB_MEMORY_LIMIT_ENV,
+            DEFAULT_DUCKDB_MEMORY_LIMIT,
+            _memory_limit,
+            "a size DuckDB reads, e.g. 1GB, 512MB or 50% (of RAM)",
+        ),
+        duckdb_threads=_setting(
+            DUCKDB_THREADS_ENV, 0, _at_least(0), "a whole number of threads (0: DuckDB's default)"
+        ),
+        model_threads=_setting(
+            MODEL_THREADS_ENV, Settings.model_threads, _at_least(1), "a whole number of threads"
+        ),
+        engine=_setting(
+            ENGINE_ENV, Settings.engine, _one_of(ENGINES), f"one of {', '.join(ENGINES)}"
+        ),
         spark_master=os.environ.get(SPARK_MASTER_ENV, Settings.spark_master),
         spark_conf=os.environ.get(SPARK_CONF_ENV, ""),
     )
 
 
-def _retention_days() -> int:
-    raw = os.environ.get(HISTORY_RETENTION_ENV, str(DEFAULT_HISTORY_RETENTION_DAYS))
-    if not raw.isdigit() or int(raw) < MIN_HISTORY_RETENTION_DAYS:
-        raise ValueError(
-            f"{HISTORY_RETENTION_ENV}={raw!r}: expected a whole number of days, at least "
-            f"{MIN_HISTORY_RETENTION_DAYS} (the 7-day migration compares with a week ago)"
-        )
-    return int(raw)
+@functools.cache  # settings are read often, and a value needs checking once
+def _memory_limit(raw: str) -> str:
+    import duckdb  # its own parser decides; a bad value would otherwise fail every step
+
+    with duckdb.connect() as con:
+        try:
+            con.execute(f"SET memory_limit = '{raw.replace(chr(39), chr(39) * 2)}'")
+        except duckdb.Error as error:
+            raise ValueError(raw) from error
+    return raw
 
 
-def _engine(name: str) -> str:
-    if name not in ENGINES:
-        raise ValueError(f"{ENGINE_ENV}={name!r}: choose one of {', '.join(ENGINES)}")
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(name) from error
     return name

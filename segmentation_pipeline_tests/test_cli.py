@@ -89,6 +89,29 @@ def test_misnamed_files_are_named_and_not_replaced_by_the_sample(tmp_path: Path)
     )
 
 
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("SEGMENTATION_PARTITION_START=garbage", "expected a date, YYYY-MM-DD"),
+        ("SEGMENTATION_WAREHOUSE_LOCK_WAIT_SECONDS=abc", "expected seconds"),
+        ("SEGMENTATION_ENGINE=foo", "expected one of duckdb, spark"),
+        ("SEGMENTATION_SCHEDULE_TIMEZONE=Mars/Olympus", "expected an IANA time zone"),
+        ("SEGMENTATION_MODEL_THREADS=0", "expected a whole number of threads"),
+        (
+            "SEGMENTATION_DUCKDB_MEMORY_LIMIT=lots",
+            "expected a size DuckDB reads, e.g. 1GB, 512MB or 50% (of RAM)",
+        ),
+    ],
+)
+def test_a_setting_the_product_cannot_use_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, expected: str
+) -> None:
+    name, value = setting.split("=")
+    monkeypatch.setenv(name, value)
+    line = one_line_error(segmentation("run", data=tmp_path / "data", cwd=tmp_path))
+    assert line == f"segmentation: {name}={value!r}: {expected}"
+
+
 def test_a_new_dagster_home_gets_the_projects_instance(tmp_path: Path) -> None:
     """Not Dagster's defaults (telemetry on, no warehouse pool): the project's instance."""
     segmentation("run", data=tmp_path / "data", cwd=tmp_path)

@@ -39,7 +39,7 @@ def test_duckdb_is_the_default_and_spark_takes_master_and_conf(
     assert command[-1].endswith("segmentation_pipeline/defs/spark/job.py")
 
     monkeypatch.setenv(ENGINE_ENV, "snowflake")
-    with pytest.raises(ValueError, match="SEGMENTATION_ENGINE='snowflake': choose one of"):
+    with pytest.raises(ValueError, match="SEGMENTATION_ENGINE='snowflake': expected one of"):
         get_settings()
 
 
