@@ -1,6 +1,7 @@
 """`segmentation`: make the sample, run the pipeline, print the segments, open the UI."""
 
 import argparse
+import math
 import os
 import subprocess
 import sys
@@ -278,6 +279,17 @@ def _ui(args: argparse.Namespace, settings: Settings) -> None:
     subprocess.run(["dagster", "dev", "--host", args.host, "--port", str(args.port)], check=True)
 
 
+def positive_scale(text: str) -> float:
+    """A scale argparse accepts: a finite number above 0 (refused in argparse's own words)."""
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = math.nan
+    if not math.isfinite(scale) or scale <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number (e.g. 0.1, 1 or 10)")
+    return scale
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segmentation", description="Nightly customer segmentation (Dagster code location)."
@@ -291,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sample", parents=[common], help="write the synthetic Black Friday landing files"
     )
     sample.add_argument("--seed", type=int, default=42)
-    sample.add_argument("--scale", type=float, default=1.0, help="1 = 550,068 rows")
+    sample.add_argument("--scale", type=positive_scale, default=1.0, help="1 = 550,068 rows")
     sample.add_argument(
         "--if-empty", action="store_true", help="do nothing when landing files already exist"
     )

@@ -112,6 +112,16 @@ def test_a_setting_the_product_cannot_use_is_one_line(
     assert line == f"segmentation: {name}={value!r}: {expected}"
 
 
+@pytest.mark.parametrize("scale", ["0", "-1", "nan", "inf", "big"])
+def test_a_scale_that_is_not_a_positive_number_is_refused_by_the_parser(
+    tmp_path: Path, scale: str
+) -> None:
+    result = segmentation("sample", f"--scale={scale}", data=tmp_path / "data", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"argument --scale: {scale!r} is not a positive number" in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
 def test_a_new_dagster_home_gets_the_projects_instance(tmp_path: Path) -> None:
     """Not Dagster's defaults (telemetry on, no warehouse pool): the project's instance."""
     segmentation("run", data=tmp_path / "data", cwd=tmp_path)
