@@ -120,3 +120,31 @@ def test_fewer_customers_than_k_min(data_dir: Settings, instance: dg.DagsterInst
     assert result.success
     card = assert_valid_marts(data_dir, instance, 3)
     assert card["k"] <= 3
+
+
+def test_days_without_a_single_valid_row_are_one_clear_failure(
+    data_dir: Settings, instance: dg.DagsterInstance
+) -> None:
+    """Landed days that hold only a header: nothing to segment. The run fails once (no
+    retries), at the model, saying so; no mart is published."""
+    for day in ("2025-11-01", "2025-11-02"):
+        (data_dir.landing_dir / f"{day}.csv").write_text(",".join(SOURCE_COLUMNS) + "\n")
+    with pytest.raises(dg.Failure, match=r"No customers to segment: marts\.customer_features is"):
+        run_pipeline(data_dir, instance)
+    (run,) = instance.get_runs()
+    (failure,) = instance.get_records_for_run(
+        run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+    ).records
+    assert failure.event_log_entry.step_key == "segmentation_model"
+    retried = instance.get_records_for_run(
+        run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY
+    ).records
+    assert not retried
+    with duckdb.connect(str(data_dir.warehouse_path), read_only=True) as con:
+        marts = {
+            name
+            for (name,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
+            ).fetchall()
+        }
+    assert "customer_segments" not in marts and "segment_profiles" not in marts

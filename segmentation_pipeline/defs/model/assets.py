@@ -23,6 +23,7 @@ from segmentation_pipeline.lib.model.sampling import (
 from segmentation_pipeline.lib.model.spec import MODEL_FEATURES
 from segmentation_pipeline.lib.plots import Plot, k_selection_plot
 from segmentation_pipeline.settings import (
+    CUSTOMER_FEATURES_TABLE,
     K_MAX,
     K_MIN,
     MIN_SEGMENT_SHARE,
@@ -321,6 +322,13 @@ def segmentation_model(
     """
     started = time.perf_counter()
     sample = read_fit_sample(warehouse, config.max_fit_customers, config.random_state)
+    if not sample.customers:  # every landed day empty, or every row rejected
+        raise dg.Failure(
+            f"No customers to segment: {CUSTOMER_FEATURES_TABLE} is empty because no valid "
+            "transaction was loaded (see raw.landing_loads and raw.rejected_transactions); "
+            "land days with transactions",
+            allow_retries=False,
+        )
     try:
         current = model_store.current_version_or_none()
     except ModelStoreError as error:  # a damaged store: retrying cannot repair it

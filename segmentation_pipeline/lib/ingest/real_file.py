@@ -99,6 +99,8 @@ def import_real_file(
                     [row[position] if position < len(row) else "" for position in positions]
                 )
                 rows += 1
+            if not rows:  # raised inside: no day file is written
+                raise LandingFileError(source, "the file has no data rows", "Import it whole.")
     blob_sha = git_blob_sha(source)
     return ImportSummary(
         source=source,

@@ -123,3 +123,11 @@ def test_a_file_without_the_columns_is_refused(tmp_path: Path) -> None:
     with pytest.raises(LandingFileError, match=r"other\.csv: required columns are missing"):
         import_real_file(source, tmp_path / "landing")
     assert not list((tmp_path / "landing").glob("*.csv"))
+
+
+def test_a_file_with_a_header_only_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "walmart_data.csv"
+    source.write_text(",".join(SOURCE_COLUMNS) + "\n")
+    with pytest.raises(LandingFileError, match=r"walmart_data\.csv: the file has no data rows"):
+        import_real_file(source, tmp_path / "landing")
+    assert not list((tmp_path / "landing").glob("*"))
