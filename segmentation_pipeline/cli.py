@@ -149,15 +149,17 @@ def print_summary(settings: Settings) -> None:
         SEGMENT_PROFILES_TABLE,
     )
     # Another `segmentation run` may be writing by now: wait for it, as its steps would.
-    with Warehouse(database=str(settings.warehouse_path)).reading() as con:
-        try:
+    try:
+        with Warehouse(database=str(settings.warehouse_path)).reading() as con:
             counts = {
                 table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
                 for table in tables
             }
             segments = con.execute(SUMMARY_SQL).df()
-        except duckdb.CatalogException as error:
-            raise CommandError(missing) from error
+    except duckdb.CatalogException as error:
+        raise CommandError(missing) from error
+    except dg.Failure as failure:  # held too long, or unreadable: not a failed run
+        raise CommandError(failure.description) from failure
     for table, rows in counts.items():
         print(f"{table:<26} {rows:>9,} rows")
     print()

@@ -122,6 +122,19 @@ def test_a_scale_that_is_not_a_positive_number_is_refused_by_the_parser(
     assert not (tmp_path / "data").exists()
 
 
+def test_a_damaged_warehouse_is_one_line_saying_how_to_recover(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    sample = segmentation("sample", "--scale", "0.002", data=data, cwd=tmp_path)
+    assert sample.returncode == 0, sample.stderr
+    (data / "warehouse.duckdb").write_text("a copy cut short: not a DuckDB file\n")
+    recovery = "move it aside: `segmentation run` rebuilds it from the landing files"
+    damaged = f"The warehouse {data / 'warehouse.duckdb'} cannot be opened"
+    for command, prefix in (("run", "segmentation: run failed: "), ("summary", "segmentation: ")):
+        line = one_line_error(segmentation(command, data=data, cwd=tmp_path))
+        assert line.startswith(prefix + damaged)
+        assert "not a valid DuckDB database file" in line and recovery in line
+
+
 def test_a_new_dagster_home_gets_the_projects_instance(tmp_path: Path) -> None:
     """Not Dagster's defaults (telemetry on, no warehouse pool): the project's instance."""
     segmentation("run", data=tmp_path / "data", cwd=tmp_path)

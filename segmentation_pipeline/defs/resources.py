@@ -57,6 +57,20 @@ def warehouse_locked(path: Path, error: duckdb.Error, waited: float) -> dg.Failu
     )
 
 
+def warehouse_unreadable(path: Path, error: duckdb.Error) -> dg.Failure:
+    """A one-line failure for a warehouse DuckDB cannot open (e.g. a truncated copy): retrying
+    cannot repair it, and the landing files can rebuild it."""
+    return dg.Failure(
+        description=(
+            f"The warehouse {path} cannot be opened ({error}). If it is damaged, restore it from "
+            "a backup, or move it aside: `segmentation run` rebuilds it from the landing files "
+            "(the segment history starts again)."
+        ),
+        metadata={"warehouse": str(path)},
+        allow_retries=False,
+    )
+
+
 ENGINE_SETTINGS = ("memory_limit", "threads", "temp_directory")
 
 
@@ -138,7 +152,7 @@ class Warehouse(ComputeEngine):
                 waited = time.monotonic() - started
                 failure = warehouse_locked(self.path, error, waited)
                 if failure is None:
-                    raise
+                    raise warehouse_unreadable(self.path, error) from error
                 if waited >= wait:
                     raise failure from None
                 time.sleep(LOCK_RETRY_SECONDS)
