@@ -24,7 +24,12 @@ import duckdb
 from segmentation_pipeline.defs.ingest.assets import raw_transactions
 from segmentation_pipeline.defs.load_time import LOAD_TIME_SETTINGS
 from segmentation_pipeline.defs.partitions import daily_partitions, day_ranges
-from segmentation_pipeline.defs.resources import LandingZone, Warehouse
+from segmentation_pipeline.defs.resources import (
+    LandingZone,
+    Warehouse,
+    warehouse_locked,
+    warehouse_unreadable,
+)
 from segmentation_pipeline.lib.ingest.landing import stray_files_note
 from segmentation_pipeline.lib.ingest.landing_file import file_sha256
 
@@ -129,7 +134,9 @@ def loaded_drops(warehouse: Warehouse) -> dict[str, str] | None:
             return dict(rows)
         except duckdb.CatalogException:
             return {}  # no day loaded yet
-        except duckdb.IOException:
+        except duckdb.IOException as error:
+            if warehouse_locked(warehouse.path, error, 0) is None:  # damaged, not busy
+                raise warehouse_unreadable(warehouse.path, error) from error
             if time.monotonic() >= deadline:
                 return None
             time.sleep(LEDGER_RETRY_SECONDS)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import duckdb
+import pytest
 
 from segmentation_pipeline.definitions import defs
 from segmentation_pipeline.defs.automation import (
@@ -187,3 +188,11 @@ def test_a_misnamed_drop_is_named_at_every_tick(
     skip = sensor_tick(instance, None).skip_reason.skip_message
     assert "all already loaded or requested" in skip
     assert "not named after a calendar day (YYYY-MM-DD.csv), so not loaded: 2025-11-8.csv" in skip
+
+
+def test_a_damaged_warehouse_fails_the_tick_saying_so_not_locked(
+    landed: Settings, instance: dg.DagsterInstance
+) -> None:
+    landed.warehouse_path.write_text("a copy cut short: not a DuckDB file\n")
+    with pytest.raises(dg.Failure, match=r"duckdb cannot be opened .*not a valid DuckDB"):
+        sensor_tick(instance, None)
