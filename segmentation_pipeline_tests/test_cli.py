@@ -79,9 +79,13 @@ def test_misnamed_files_are_named_and_not_replaced_by_the_sample(tmp_path: Path)
     landing.mkdir(parents=True)
     for name in ("2025-11-8.csv", "2025-13-45.csv"):
         (landing / name).write_text("User_ID\n1\n")
+    (landing / "2025-11-09.csv").mkdir()  # a folder is not a day file either
     sample = segmentation("sample", "--if-empty", data=data, cwd=tmp_path)
     assert "sample not written" in sample.stdout
-    assert sorted(path.name for path in landing.iterdir()) == ["2025-11-8.csv", "2025-13-45.csv"]
+    assert sorted(path.name for path in landing.iterdir() if path.is_file()) == [
+        "2025-11-8.csv",
+        "2025-13-45.csv",
+    ]
     line = one_line_error(segmentation("run", data=data, cwd=tmp_path))
     assert (
         "2 file(s) not named after a calendar day (YYYY-MM-DD.csv), so not loaded: "

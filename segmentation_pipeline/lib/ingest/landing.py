@@ -47,7 +47,9 @@ def landed_days(folder: Path) -> list[str]:
     """Days (YYYY-MM-DD) that have a landing file in `folder`, oldest first."""
     if not folder.is_dir():
         return []
-    return sorted(path.stem for path in folder.glob(DAY_FILE_GLOB) if is_day_file(path))
+    return sorted(
+        path.stem for path in folder.glob(DAY_FILE_GLOB) if is_day_file(path) and path.is_file()
+    )
 
 
 def stray_files(folder: Path) -> list[str]:
