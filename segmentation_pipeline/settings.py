@@ -192,7 +192,7 @@ def get_settings() -> Settings:
             "migration compares with a week ago)",
         ),
         warehouse_lock_wait_seconds=_setting(
-            WAREHOUSE_LOCK_WAIT_ENV, Settings.warehouse_lock_wait_seconds, float, "seconds"
+            WAREHOUSE_LOCK_WAIT_ENV, Settings.warehouse_lock_wait_seconds, _seconds, "seconds, >= 0"
         ),
         duckdb_memory_limit=_setting(
             DUCKDB_MEMORY_LIMIT_ENV,
@@ -212,6 +212,13 @@ def get_settings() -> Settings:
         spark_master=os.environ.get(SPARK_MASTER_ENV, Settings.spark_master),
         spark_conf=os.environ.get(SPARK_CONF_ENV, ""),
     )
+
+
+def _seconds(raw: str) -> float:
+    seconds = float(raw)
+    if not 0 <= seconds < float("inf"):  # NaN too: a wait that would never end
+        raise ValueError(raw)
+    return seconds
 
 
 @functools.cache  # settings are read often, and a value needs checking once

@@ -97,7 +97,8 @@ def test_misnamed_files_are_named_and_not_replaced_by_the_sample(tmp_path: Path)
     ("setting", "expected"),
     [
         ("SEGMENTATION_PARTITION_START=garbage", "expected a date, YYYY-MM-DD"),
-        ("SEGMENTATION_WAREHOUSE_LOCK_WAIT_SECONDS=abc", "expected seconds"),
+        ("SEGMENTATION_WAREHOUSE_LOCK_WAIT_SECONDS=abc", "expected seconds, >= 0"),
+        ("SEGMENTATION_WAREHOUSE_LOCK_WAIT_SECONDS=nan", "expected seconds, >= 0"),
         ("SEGMENTATION_ENGINE=foo", "expected one of duckdb, spark"),
         ("SEGMENTATION_SCHEDULE_TIMEZONE=Mars/Olympus", "expected an IANA time zone"),
         ("SEGMENTATION_MODEL_THREADS=0", "expected a whole number of threads"),
