@@ -292,6 +292,13 @@ def positive_scale(text: str) -> float:
     return scale
 
 
+def seed(text: str) -> int:
+    """A seed argparse accepts: a whole number >= 0 (numpy's generators take no other)."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segmentation", description="Nightly customer segmentation (Dagster code location)."
@@ -304,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample = commands.add_parser(
         "sample", parents=[common], help="write the synthetic Black Friday landing files"
     )
-    sample.add_argument("--seed", type=int, default=42)
+    sample.add_argument("--seed", type=seed, default=42)
     sample.add_argument("--scale", type=positive_scale, default=1.0, help="1 = 550,068 rows")
     sample.add_argument(
         "--if-empty", action="store_true", help="do nothing when landing files already exist"

@@ -117,13 +117,20 @@ def test_a_setting_the_product_cannot_use_is_one_line(
     assert line == f"segmentation: {name}={value!r}: {expected}"
 
 
-@pytest.mark.parametrize("scale", ["0", "-1", "nan", "inf", "big"])
-def test_a_scale_that_is_not_a_positive_number_is_refused_by_the_parser(
-    tmp_path: Path, scale: str
+@pytest.mark.parametrize(
+    ("argument", "problem"),
+    [
+        *[(f"--scale={scale}", "is not a positive number") for scale in ("0", "-1", "nan", "big")],
+        *[(f"--seed={seed}", "is not a whole number >= 0") for seed in ("-1", "1.5")],
+    ],
+)
+def test_a_sample_argument_out_of_range_is_refused_by_the_parser(
+    tmp_path: Path, argument: str, problem: str
 ) -> None:
-    result = segmentation("sample", f"--scale={scale}", data=tmp_path / "data", cwd=tmp_path)
+    result = segmentation("sample", argument, data=tmp_path / "data", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert f"argument --scale: {scale!r} is not a positive number" in result.stderr
+    name, value = argument.split("=")
+    assert f"argument {name}: {value!r} {problem}" in result.stderr
     assert not (tmp_path / "data").exists()
 
 
