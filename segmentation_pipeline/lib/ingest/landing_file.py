@@ -81,7 +81,12 @@ def check_columns(path: Path, header: list[str]) -> list[str]:
             "Land a file with the 10 Black Friday columns named as in the published dataset.",
         )
     used = set(positions.values())
-    return [name for index, name in enumerate(header) if index not in used]
+    # e.g. the empty names a trailing comma leaves: said by position, not as ''.
+    return [
+        name or f"(unnamed column {index + 1})"
+        for index, name in enumerate(header)
+        if index not in used
+    ]
 
 
 # A non-blank line: from its first non-whitespace byte to the end of the line (one match each).

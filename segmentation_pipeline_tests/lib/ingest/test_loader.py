@@ -189,6 +189,7 @@ HEADER_VARIANTS = {
         ["Note, free text"],
     ),
     "lower-case names": (HEADER.lower() + "\n" + GOOD + "\n", []),
+    "a trailing comma on every line": (HEADER + ",\n" + GOOD + ",\n", ["(unnamed column 11)"]),
     "upper-case names, another order, an extra": (
         ",".join(reversed(HEADER.upper().split(",")))
         + ",store\n"
