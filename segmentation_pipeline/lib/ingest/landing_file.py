@@ -80,8 +80,13 @@ def check_columns(path: Path, header: list[str]) -> list[str]:
             f"required columns are missing: {', '.join(missing)} (found: {', '.join(header)})",
             "Land a file with the 10 Black Friday columns named as in the published dataset.",
         )
+    return ignored_columns(header, positions)
+
+
+def ignored_columns(header: list[str], positions: dict[str, int]) -> list[str]:
+    """The header's names that are not contract columns; an empty name (e.g. left by a trailing
+    comma) is said by its position, not as ''."""
     used = set(positions.values())
-    # e.g. the empty names a trailing comma leaves: said by position, not as ''.
     return [
         name or f"(unnamed column {index + 1})"
         for index, name in enumerate(header)

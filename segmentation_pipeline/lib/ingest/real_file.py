@@ -27,7 +27,11 @@ from segmentation_pipeline.lib.ingest.landing import (
     landing_days,
     landing_file,
 )
-from segmentation_pipeline.lib.ingest.landing_file import LandingFileError, source_column_positions
+from segmentation_pipeline.lib.ingest.landing_file import (
+    LandingFileError,
+    ignored_columns,
+    source_column_positions,
+)
 from segmentation_pipeline.settings import SOURCE_COLUMNS
 
 CHUNK = 1 << 20
@@ -108,5 +112,5 @@ def import_real_file(
         identified_as=identify(blob_sha),
         rows=rows,
         files=paths,
-        ignored_columns=[name for index, name in enumerate(header) if index not in positions],
+        ignored_columns=ignored_columns(header, found),
     )
