@@ -120,7 +120,25 @@ def run_pipeline(
                     run_id=run_id,
                 )
             )
+    _warn_of_days_without_file(settings, days)
     return results
+
+
+def _warn_of_days_without_file(settings: Settings, days: list[str]) -> None:
+    """Loaded days whose landing file was removed stay in the warehouse, so in the segments:
+    said, with the way to drop them (a run loads only the days that have a file)."""
+    from segmentation_pipeline.defs.automation import loaded_drops
+    from segmentation_pipeline.defs.resources import Warehouse
+
+    ledger = loaded_drops(Warehouse(database=str(settings.warehouse_path))) or {}
+    orphaned = sorted(set(ledger) - set(days))
+    if orphaned:
+        print(
+            f"segmentation: warning: {len(orphaned)} loaded day(s) no longer have a landing file "
+            f"and stay in the segments: {', '.join(orphaned)}. To drop a day, land it as a file "
+            "holding only the header row.",
+            file=sys.stderr,
+        )
 
 
 SUMMARY_SQL = (

@@ -140,3 +140,28 @@ def test_a_range_of_days_is_one_run(landed: Settings, instance: dg.DagsterInstan
     assert len(loaded) == 5
     materialised_days = {event.partition for event in result.get_asset_materialization_events()}
     assert materialised_days == set(days[:5])
+
+
+def test_a_loaded_day_whose_file_was_removed_is_named_and_dropped_by_an_empty_file(
+    materialised: Settings, instance: dg.DagsterInstance, capsys: pytest.CaptureFixture
+) -> None:
+    """A run loads the days that have a file; a day loaded earlier stays in the warehouse, so
+    the run says so, and a header-only file for the day drops its rows."""
+    day = landed_days(materialised.landing_dir)[-1]
+    landing = materialised.landing_dir / f"{day}.csv"
+    header = landing.read_text().splitlines()[0]
+    landing.unlink()
+    assert all(result.success for result in run_pipeline(materialised, instance))
+    assert (
+        f"segmentation: warning: 1 loaded day(s) no longer have a landing file and stay in the "
+        f"segments: {day}. To drop a day, land it as a file holding only the header row."
+    ) in capsys.readouterr().err
+
+    landing.write_text(header + "\n")
+    assert all(result.success for result in run_pipeline(materialised, instance))
+    assert "no longer have a landing file" not in capsys.readouterr().err
+    with duckdb.connect(str(materialised.warehouse_path), read_only=True) as con:
+        rows = con.execute(
+            "SELECT count(*) FROM raw.transactions WHERE transaction_date = ?", [day]
+        ).fetchone()
+    assert rows == (0,)
