@@ -223,6 +223,17 @@ class ModelStoreError(ValueError):
     """A damaged model store (e.g. `current.json` naming a version that is gone)."""
 
 
+def _read_json(path: Path) -> dict[str, Any]:
+    """A file of the model store; a damaged one (e.g. cut short by a full disk) is named."""
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:
+        raise ModelStoreError(
+            f"{path} is unreadable ({error}): restore it from a backup, or move its version "
+            "folder aside"
+        ) from error
+
+
 class ModelStore(dg.ConfigurableResource):
     """Versioned model folders `models/<version>/` and a `current.json` pointer.
 
@@ -311,7 +322,7 @@ class ModelStore(dg.ConfigurableResource):
 
     def list_cards(self) -> list[dict[str, Any]]:
         """Every kept version's card, oldest data window first (then fitting time)."""
-        cards = [json.loads(path.read_text()) for path in self.path.glob("*/model_card.json")]
+        cards = [_read_json(path) for path in self.path.glob("*/model_card.json")]
         return sorted(
             cards, key=lambda card: (card["data_window"]["last_day"], card.get("fitted_at", ""))
         )
@@ -324,7 +335,7 @@ class ModelStore(dg.ConfigurableResource):
 
     def load_json(self, version: str, name: str) -> dict[str, Any] | None:
         path = self.version_dir(version) / f"{name}.json"
-        return json.loads(path.read_text()) if path.exists() else None
+        return _read_json(path) if path.exists() else None
 
     def load_card(self, version: str | None = None) -> dict[str, Any]:
         version = version or self.current_version()

@@ -331,9 +331,9 @@ def segmentation_model(
         )
     try:
         current = model_store.current_version_or_none()
+        previous_card = model_store.load_card(current) if current else None
     except ModelStoreError as error:  # a damaged store: retrying cannot repair it
         raise dg.Failure(str(error), allow_retries=False) from error
-    previous_card = model_store.load_card(current) if current else None
     decision = decide_refit(config, previous_card, sample.last_day)
     version = f"{sample.last_day:%Y%m%d}-{features_fingerprint(sample.features, config)[:10]}"
     if not decision.refit or model_store.has_version(version):

@@ -96,3 +96,14 @@ def test_a_damaged_pointer_says_how_to_repair_it(
     assert f"segmentation model restore VERSION` (kept: {kept['version']})" in str(raised.value)
     assert store.restore(kept["version"]) == (None if "unreadable" in problem else "20251128-gone")
     assert store.current_version() == kept["version"]
+
+
+def test_a_damaged_card_is_named(tmp_path: Path) -> None:
+    store = ModelStore(root=str(tmp_path / "models"))
+    kept = card()
+    store.save(kept["version"], {"model": 1}, kept)
+    damaged = tmp_path / "models" / kept["version"] / "model_card.json"
+    damaged.write_text('{"version": ')
+    for read in (store.list_cards, store.load_card):
+        with pytest.raises(ModelStoreError, match=f"{damaged} is unreadable"):
+            read()
