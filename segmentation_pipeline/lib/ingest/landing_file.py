@@ -160,12 +160,16 @@ def files_sha256(files: dict[str, Path]) -> dict[str, str]:
 def parse_error(path: Path, error: duckdb.Error) -> LandingFileError:
     message = str(error)
     where = message.splitlines()[0]
-    if "unicode" in message.lower() or "utf-8" in message.lower():
+    # DuckDB's own words for bytes that are not UTF-8; its other errors suggest an encoding
+    # among their possible fixes too, so "utf-8" alone says nothing.
+    if "invalid unicode" in message.lower():
         return LandingFileError(
             path,
             f"the file is not valid UTF-8 text ({where})",
             "Re-export it encoded as UTF-8.",
         )
+    if "sniffing" in message.lower():  # with the dialect fixed, mostly a quote left open
+        where = "its rows do not split consistently on ',' with '\"' quotes: a quote never closed?"
     return LandingFileError(
         path, f"the file cannot be parsed as CSV ({where})", "Fix or re-export the file."
     )

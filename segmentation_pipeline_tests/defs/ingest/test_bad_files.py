@@ -90,6 +90,10 @@ FILE_PROBLEMS: dict[str, tuple[Callable[[list[str]], bytes], str]] = {
         ),
         "not valid UTF-8",
     ),
+    "a quote never closed": (
+        lambda lines: "\n".join([HEADER, lines[0].replace("P", '"P', 1), *lines[1:]]).encode(),
+        "cannot be parsed as CSV (its rows do not split consistently on ',' with '\"' quotes",
+    ),
 }
 
 
