@@ -27,7 +27,7 @@ from segmentation_pipeline.defs.partitions import daily_partitions, day_ranges
 from segmentation_pipeline.defs.resources import (
     LandingZone,
     Warehouse,
-    warehouse_locked,
+    held_by_another_process,
     warehouse_unreadable,
 )
 from segmentation_pipeline.lib.ingest.landing import stray_files_note
@@ -135,7 +135,7 @@ def loaded_drops(warehouse: Warehouse) -> dict[str, str] | None:
         except duckdb.CatalogException:
             return {}  # no day loaded yet
         except duckdb.IOException as error:
-            if warehouse_locked(warehouse.path, error, 0) is None:  # damaged, not busy
+            if not held_by_another_process(error):  # damaged, not busy
                 raise warehouse_unreadable(warehouse.path, error) from error
             if time.monotonic() >= deadline:
                 return None

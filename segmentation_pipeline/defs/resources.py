@@ -39,6 +39,11 @@ def process_command(pid: int, program: str) -> str:
     return command if len(command) <= 160 else command[:157] + "..."
 
 
+def held_by_another_process(error: duckdb.Error) -> bool:
+    """Whether DuckDB refused the file because another process holds its lock."""
+    return LOCK_HOLDER.search(str(error)) is not None
+
+
 def warehouse_locked(path: Path, error: duckdb.Error, waited: float) -> dg.Failure | None:
     """A one-line failure naming the process that holds the warehouse; None for other errors."""
     holder = LOCK_HOLDER.search(str(error))
