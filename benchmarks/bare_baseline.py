@@ -60,24 +60,24 @@ def main(landing: Path) -> None:
     aggregated = time.perf_counter()
 
     basket = list(shares.columns)
-    log_behaviour = ["total_spend", "transactions", "active_days", "avg_ticket"]
-    log_behaviour.append("distinct_categories")
+    log_behaviour = ["total_spend", "transactions", "avg_ticket", "distinct_categories"]
+    in_window = ["active_days", "days_since_last_purchase"]
     demographics = ["gender", "age", "occupation", "city_category"]
     demographics += ["stay_in_current_city_years", "marital_status"]
     features[demographics] = features[demographics].astype(str)
     window = (rows["day"].max() - rows["day"].min()).days + 1
-    behaviour_weight = np.sqrt(1 / (len(log_behaviour) + 1))
+    behaviour_weight = np.sqrt(1 / (len(log_behaviour) + len(in_window)))
     preprocessor = ColumnTransformer(
         [
             ("basket", StandardScaler(with_std=False), basket),
             ("log", make_pipeline(FunctionTransformer(np.log1p), StandardScaler()), log_behaviour),
-            ("recency", StandardScaler(with_std=False), ["days_since_last_purchase"]),
+            ("days", StandardScaler(with_std=False), in_window),
             ("demo", OneHotEncoder(sparse_output=False), demographics),
         ],
         transformer_weights={
             "basket": np.sqrt(1 / features[basket].var(ddof=0).sum()),
             "log": behaviour_weight,
-            "recency": behaviour_weight * np.sqrt(12) / window,
+            "days": behaviour_weight * np.sqrt(12) / window,
             "demo": np.sqrt(1 / len(demographics)),
         },
     )

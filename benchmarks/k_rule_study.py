@@ -117,7 +117,7 @@ def prediction_strength(matrix: np.ndarray, k: int, rng: np.random.Generator) ->
 
 STABILITY_DRAWS = 8
 # Part of each cached draw's name: bumped when the criteria change (v2: reference silhouettes).
-CACHE_VERSION = "v2"
+CACHE_VERSION = "v3"
 PERMUTATION_REFERENCES = 5
 
 
@@ -461,7 +461,7 @@ RULES: dict[str, Callable[[pd.DataFrame], int]] = {
         f"silhouette gain within {t}, gap step >= {c}": silhouette_with(
             c, t, score="silhouette_gain"
         )
-        for t, c in ((0.0, 0.02), (0.01, 0.02), (0.005, 0.01), (0.005, 0.03))
+        for t, c in ((0.0, 0.02), (0.005, 0.02), (0.03, 0.02), (0.01, 0.01), (0.01, 0.03))
     },
     # The rule before and its ablations: the gap step alone, the silhouette tie alone.
     **{

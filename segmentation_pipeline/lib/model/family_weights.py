@@ -32,7 +32,7 @@ from segmentation_pipeline.settings import K_MAX, RANDOM_STATE
 # The preprocessor's blocks that make up each family.
 FAMILY_BLOCKS: dict[str, tuple[str, ...]] = {
     "basket": ("basket",),
-    "behaviour": ("behaviour_log", "recency"),
+    "behaviour": ("behaviour_log", "behaviour_days"),
     "demographics": ("demographics",),
 }
 # Bounded cost: at most this many customers, few references and restarts per K.

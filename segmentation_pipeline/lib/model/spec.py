@@ -3,7 +3,8 @@
 Three families, each weighted so that none drowns the others whatever the number of columns:
 - the basket: the spend share of every product category (constant columns, e.g. categories the
   retailer does not sell, are dropped when the model is fitted);
-- behaviour: volume, frequency, ticket, breadth (log1p where heavy-tailed) and recency;
+- behaviour: volume, ticket, breadth (log1p where heavy-tailed), frequency in days and recency
+  (both bounded by the data window);
 - demographics: one-hot indicators of every attribute that varies.
 Every column is standardised (the basket is only centred: see `lib/model/training.py`) and each
 family is scaled by 1/sqrt(its number of columns, or attributes), so that each family carries
@@ -17,12 +18,13 @@ BASKET_FEATURES: tuple[str, ...] = CATEGORY_SHARE_COLUMNS
 LOG_BEHAVIOUR_FEATURES: tuple[str, ...] = (
     "total_spend",  # volume
     "transactions",  # frequency
-    "active_days",  # frequency, in days
     "avg_ticket",  # ticket
     "distinct_categories",  # breadth
 )
-# Days between the customer's last purchase and the last day of data (recency in the window).
-LINEAR_BEHAVIOUR_FEATURES: tuple[str, ...] = ("days_since_last_purchase",)
+# Counts of days bounded by the data window: days with a purchase (frequency in days) and days
+# from the customer's last purchase to the last day of data (recency). Scaled by the window, not
+# by their spread (see `build_preprocessor`).
+LINEAR_BEHAVIOUR_FEATURES: tuple[str, ...] = ("active_days", "days_since_last_purchase")
 BEHAVIOUR_FEATURES: tuple[str, ...] = LOG_BEHAVIOUR_FEATURES + LINEAR_BEHAVIOUR_FEATURES
 DEMOGRAPHIC_FEATURES: tuple[str, ...] = (
     "gender",

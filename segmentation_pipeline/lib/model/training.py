@@ -5,8 +5,9 @@ vary (a category nobody buys, a single city, a single day) is dropped, and each 
 makes its total variance equal to its FAMILY_WEIGHTS entry, whatever its number of columns:
 - basket: spend shares centred, not standardised (a rare category's noise would otherwise weigh
   as much as the main categories' signal), weight sqrt(w / total variance of the shares);
-- behaviour: log1p where heavy-tailed, standardised, weight sqrt(w / columns); recency is
-  centred and scaled by the length of the data window instead (see `build_preprocessor`);
+- behaviour: log1p where heavy-tailed, standardised, weight sqrt(w / columns); active days and
+  recency are centred and scaled by the length of the data window instead (see
+  `build_preprocessor`);
 - demographics: one-hot indicators, weight sqrt(w / attributes) (an attribute's indicators
   carry at most a variance of 1).
 Every step is per column (elementwise transform, affine scaling, constant block weight), so the
@@ -83,13 +84,15 @@ def build_preprocessor(
         log_scaler = make_pipeline(FunctionTransformer(np.log1p), StandardScaler())
         blocks.append(("behaviour_log", log_scaler, log_behaviour, behaviour_weight))
     if linear_behaviour:
-        # Recency is centred and scaled by the window, not by its spread: over a short window
-        # nearly everyone bought on the last day, and standardising would make the few who did
-        # not a segment of their own. sqrt(12) / window days gives a standard deviation of 1 to
-        # recency spread evenly over the window.
+        # Days in the window (active days, recency) are centred and scaled by the window, not
+        # by their spread: over a short window nearly everyone bought on most days and on the
+        # last one, and standardising would blow a step of a day or two up into a gap along
+        # which K-Means splits an archetype (half of the overcounts on planted data,
+        # `benchmarks/k_rule_study.py`). sqrt(12) / window days gives a standard deviation of 1
+        # to days spread evenly over the window.
         scale = np.sqrt(12) / _window_days(features)
-        recency = StandardScaler(with_std=False)
-        blocks.append(("recency", recency, linear_behaviour, behaviour_weight * scale))
+        in_window = StandardScaler(with_std=False)
+        blocks.append(("behaviour_days", in_window, linear_behaviour, behaviour_weight * scale))
     if demographics:
         encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
         weight = np.sqrt(FAMILY_WEIGHTS["demographics"] / len(demographics))

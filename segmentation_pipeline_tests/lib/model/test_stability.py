@@ -26,9 +26,10 @@ def noise_customers(size: int = 600, seed: int = 0) -> pd.DataFrame:
         "avg_ticket",
         "distinct_products",
         "distinct_categories",
-        "active_days",
     ):
         customers[column] = np.exp(rng.normal(3, 1, size))
+    # Days are bounded by the 28-day window.
+    customers["active_days"] = rng.integers(1, 29, size)
     customers["user_id"] = np.arange(1, size + 1)
     customers["days_since_last_purchase"] = rng.integers(0, 28, size)
     customers["first_purchase_date"] = pd.Timestamp("2025-11-01")
