@@ -168,8 +168,14 @@ def parse_error(path: Path, error: duckdb.Error) -> LandingFileError:
             f"the file is not valid UTF-8 text ({where})",
             "Re-export it encoded as UTF-8.",
         )
-    if "sniffing" in message.lower():  # with the dialect fixed, mostly a quote left open
-        where = "its rows do not split consistently on ',' with '\"' quotes: a quote never closed?"
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    if line and "unterminated quote" in message:
+        where = f"line {line[1]}: a quote is never closed, or text follows a closing quote"
+    elif line and (fields := re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)):
+        # The read has one column past the header's (see `loader._read_csv_sql`).
+        where = f"line {line[1]} has {fields[2]} fields, the header {int(fields[1]) - 1}"
+    elif "state machine reached an invalid state" in message:
+        where = "its parser stopped in an invalid state: a carriage return alone in a line?"
     return LandingFileError(
         path, f"the file cannot be parsed as CSV ({where})", "Fix or re-export the file."
     )

@@ -32,6 +32,7 @@ from segmentation_pipeline.lib.ingest.landing_file import (
     file_fingerprint,
     parse_error,
     read_header,
+    source_column_positions,
 )
 from segmentation_pipeline.lib.warehouse import transaction
 from segmentation_pipeline.settings import SOURCE_COLUMNS
@@ -83,6 +84,9 @@ class FileLoad:
 # (`<column>__int`); the rules read those instead of cleaning again.
 TEXT_SUFFIX = "__text"
 INTEGER_SUFFIX = "__int"
+# One column past the header's: a line with more fields than the header fills it, so the line
+# is rejected instead of losing its extra values.
+BEYOND_HEADER = "field_beyond_header"
 
 
 def _cleaned_columns(*, plain_only: bool = False) -> str:
@@ -145,6 +149,13 @@ def _row_rules() -> list[ContractRule]:
         ContractRule(f"{column} IS NULL OR {column}{TEXT_SUFFIX} = ''", f"'missing {column}'")
         for column in SOURCE_COLUMNS
     ]
+    # The extra value is quoted whole: the rejected row has no column to keep it.
+    rules.append(
+        ContractRule(
+            f"{BEYOND_HEADER} IS NOT NULL",
+            f"'more fields than the header, the first extra one: ' || {BEYOND_HEADER}",
+        )
+    )
     for column, (low, high) in INTEGER_RANGES.items():
         text, number = f"{column}{TEXT_SUFFIX}", f"{column}{INTEGER_SUFFIX}"
         rules.append(
@@ -200,12 +211,22 @@ def _reasons() -> str:
 
 
 def _read_csv_sql(path: Path) -> str:
-    # Every column as text, so a malformed value becomes a rejected row instead of a failed
-    # file; by name, so files may order columns differently or carry extra ones.
+    """The file's contract columns, by their place in its header (files may order columns
+    differently or carry extra ones), and the first field past the header (`BEYOND_HEADER`).
+
+    Every field is read as text, so a malformed value becomes a rejected row instead of a failed
+    file. The dialect is fixed and strict: a quote never closed, or text after a closing quote,
+    fails the file with its line instead of being read into a mangled row.
+    """
+    header = read_header(path)
+    positions = source_column_positions(path, header)
+    names = [f"field_{index}" for index in range(len(header))]
+    columns = ", ".join(f"'{name}': 'VARCHAR'" for name in [*names, BEYOND_HEADER])
+    selected = ", ".join(f"field_{positions[column]} AS {column}" for column in SOURCE_COLUMNS)
     return (
-        f"SELECT {', '.join(SOURCE_COLUMNS)} FROM read_csv({sql_text(str(path))}, "
-        "header = true, delim = ',', quote = '\"', escape = '\"', all_varchar = true, "
-        "null_padding = true, strict_mode = false)"
+        f"SELECT {selected}, {BEYOND_HEADER} FROM read_csv({sql_text(str(path))}, "
+        "auto_detect = false, header = false, skip = 1, delim = ',', quote = '\"', "
+        f"escape = '\"', columns = {{{columns}}}, null_padding = true, strict_mode = true)"
     )
 
 
@@ -221,7 +242,8 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     try:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE staged AS "
-            f"SELECT {columns}, {_breaks_row_rules()} AS broken, hash({columns}) AS row_hash "
+            f"SELECT {columns}, {BEYOND_HEADER}, {_breaks_row_rules()} AS broken, "
+            f"hash({columns}) AS row_hash "
             f"FROM (SELECT *, {_cleaned_columns()} FROM ({_read_csv_sql(path)}))"
         )
     except duckdb.Error as error:

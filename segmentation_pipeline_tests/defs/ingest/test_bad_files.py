@@ -92,7 +92,7 @@ FILE_PROBLEMS: dict[str, tuple[Callable[[list[str]], bytes], str]] = {
     ),
     "a quote never closed": (
         lambda lines: "\n".join([HEADER, lines[0].replace("P", '"P', 1), *lines[1:]]).encode(),
-        "cannot be parsed as CSV (its rows do not split consistently on ',' with '\"' quotes",
+        "cannot be parsed as CSV (line 2: a quote is never closed",
     ),
 }
 

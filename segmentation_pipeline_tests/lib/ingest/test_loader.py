@@ -72,6 +72,44 @@ def test_broken_rows_are_quarantined_with_line_and_reasons(
     assert load.rejection_reasons["missing Purchase"] == 1
 
 
+def test_a_line_with_more_fields_than_the_header_is_quarantined(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Past the lines a CSV sniffer samples, an extra field used to be dropped silently and the
+    row loaded; it is rejected with its extra value, and its neighbours load."""
+    rows = [GOOD.replace("1000001", str(1000001 + index)) for index in range(30_000)]
+    rows[25_000] += ",17"
+    rows[25_001] += ","  # a trailing comma adds an empty field: nothing is lost
+    path = write(tmp_path, "\n".join([HEADER, *rows]) + "\n")
+    load = load_files(con, {"2025-11-01": path}, tmp_path / "raw")[0]
+    assert (load.data_lines, load.rows_loaded, load.rows_rejected) == (30_000, 29_999, 1)
+    ((line, user, reasons),) = con.execute(
+        "SELECT line_number, User_ID, reasons FROM raw.rejected_transactions"
+    ).fetchall()
+    assert (line, user) == (25_002, "1025001")
+    assert reasons == ["more fields than the header, the first extra one: 17"]
+
+
+def test_a_line_with_two_fields_too_many_fails_its_file_naming_the_line(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    path = write(tmp_path, f"{HEADER}\n{GOOD}\n{GOOD},17,18\n")
+    with pytest.raises(LandingFileError, match="line 3 has 12 fields, the header 10"):
+        load_files(con, {"2025-11-01": path}, tmp_path / "raw")
+
+
+def test_text_after_a_closing_quote_fails_its_file_instead_of_being_cut(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """A lenient parser read `"P0006"9042` as P0006 and loaded it."""
+    path = write(
+        tmp_path,
+        f"{HEADER}\n{GOOD}\n{GOOD.replace('P00069042', chr(34) + 'P0006' + chr(34) + '9042')}\n",
+    )
+    with pytest.raises(LandingFileError, match="line 3: a quote is never closed, or text follows"):
+        load_files(con, {"2025-11-01": path}, tmp_path / "raw")
+
+
 def test_a_long_value_is_cut_in_its_reason_and_kept_whole_in_the_row(
     con: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
@@ -145,11 +183,11 @@ def test_after_a_file_that_is_not_clean_the_rest_are_checked_row_by_row(
 def test_a_lone_carriage_return_cannot_balance_a_broken_row(
     con: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
-    """The parser splits a line at a lone CR: two rows from one line, which with one broken
-    row would match the count of lines. The file is refused instead of loaded short."""
+    """A lone CR could split a line in two rows, which with one broken row would match the
+    count of lines. The file is refused instead of loaded short."""
     second = GOOD.replace("1000001", "1000002")
     path = write(tmp_path, f"{HEADER}\n{GOOD}\r{second}\nbroken,row\n")
-    with pytest.raises(LandingFileError, match="2 data lines but 3 rows parsed"):
+    with pytest.raises(LandingFileError, match="a carriage return alone in a line"):
         load_files(con, {"2025-11-01": path}, tmp_path / "staging")
 
 
