@@ -210,15 +210,15 @@ def _reasons() -> str:
     return f"list_filter([{cases}], lambda reason: reason IS NOT NULL)"
 
 
-def _read_csv_sql(path: Path) -> str:
-    """The file's contract columns, by their place in its header (files may order columns
-    differently or carry extra ones), and the first field past the header (`BEYOND_HEADER`).
+def _read_csv_sql(path: Path, header: list[str]) -> str:
+    """The file's contract columns, by their place in its `header` (`read_header`, read once per
+    file by `_load_or_stage`; files may order columns differently or carry extra ones), and the
+    first field past the header (`BEYOND_HEADER`).
 
     Every field is read as text, so a malformed value becomes a rejected row instead of a failed
     file. The dialect is fixed and strict: a quote never closed, or text after a closing quote,
     fails the file with its line instead of being read into a mangled row.
     """
-    header = read_header(path)
     positions = source_column_positions(path, header)
     names = [f"field_{index}" for index in range(len(header))]
     columns = ", ".join(f"'{name}': 'VARCHAR'" for name in [*names, BEYOND_HEADER])
@@ -230,7 +230,7 @@ def _read_csv_sql(path: Path) -> str:
     )
 
 
-def stage_file(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+def stage_file(con: duckdb.DuckDBPyConnection, path: Path, header: list[str]) -> int:
     """Read one file as text into temp table `staged` (source columns, in file order, whether
     the row breaks a rule of its own, and a hash of its text); returns the rowid of its first row.
 
@@ -244,7 +244,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path) -> int:
             "CREATE OR REPLACE TEMP TABLE staged AS "
             f"SELECT {columns}, {BEYOND_HEADER}, {_breaks_row_rules()} AS broken, "
             f"hash({columns}) AS row_hash "
-            f"FROM (SELECT *, {_cleaned_columns()} FROM ({_read_csv_sql(path)}))"
+            f"FROM (SELECT *, {_cleaned_columns()} FROM ({_read_csv_sql(path, header)}))"
         )
     except duckdb.Error as error:
         raise parse_error(path, error) from error
@@ -329,7 +329,11 @@ FINGERPRINT_THREADS = 2
 
 
 def insert_if_clean(
-    con: duckdb.DuckDBPyConnection, day: str, path: Path, fingerprint: Future[Fingerprint]
+    con: duckdb.DuckDBPyConnection,
+    day: str,
+    path: Path,
+    header: list[str],
+    fingerprint: Future[Fingerprint],
 ) -> bool:
     """Insert the file's plain valid rows as `day` in one pass; True when that was every line.
 
@@ -340,7 +344,8 @@ def insert_if_clean(
     try:
         (inserted,) = con.execute(
             f"INSERT INTO raw.transactions SELECT {_typed_columns()}, DATE '{day}' "
-            f"FROM (SELECT *, {_cleaned_columns(plain_only=True)} FROM ({_read_csv_sql(path)})) "
+            f"FROM (SELECT *, {_cleaned_columns(plain_only=True)} "
+            f"FROM ({_read_csv_sql(path, header)})) "
             f"WHERE NOT {_breaks_row_rules()}"
         ).fetchone()
     except duckdb.Error as error:
@@ -385,6 +390,7 @@ def stage_landing_file(
     staging: duckdb.DuckDBPyConnection,
     day: str,
     path: Path,
+    header: list[str],
     work_dir: Path,
     fingerprint: Fingerprint,
     ignored_columns: list[str],
@@ -397,7 +403,7 @@ def stage_landing_file(
     gigabytes at 100x the sample).
     """
     with staging:
-        first_rowid = stage_file(staging, path)
+        first_rowid = stage_file(staging, path, header)
         _find_later_copies(staging, first_rowid)
         _collect_rejected(staging, first_rowid)
         total, rejected, reasons = _rejection_counts(staging)
@@ -492,8 +498,9 @@ def _load_or_stage(
 ) -> FileLoad | Staging:
     """Replace `day` with one file: in one pass when it is clean (tried if `try_one_pass`), else
     start its row-by-row check (the caller inserts the staged rows)."""
-    ignored = check_columns(path, read_header(path))
-    if try_one_pass and insert_if_clean(con, day, path, fingerprint):
+    header = read_header(path)  # once: the reads below select their columns by its places
+    ignored = check_columns(path, header)
+    if try_one_pass and insert_if_clean(con, day, path, header, fingerprint):
         file = fingerprint.result()
         return FileLoad(
             day=day,
@@ -507,7 +514,7 @@ def _load_or_stage(
     con.execute(f"DELETE FROM raw.transactions WHERE transaction_date = DATE '{day}'")
     staging = con.cursor()  # made here: `con` belongs to this thread
     future = stagers.submit(
-        stage_landing_file, staging, day, path, work_dir, fingerprint.result(), ignored
+        stage_landing_file, staging, day, path, header, work_dir, fingerprint.result(), ignored
     )
     return Staging(future, staging)
 
