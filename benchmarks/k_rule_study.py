@@ -93,31 +93,10 @@ def stability(
     return float(np.mean(scores)), float(np.min(scores))
 
 
-def prediction_strength(matrix: np.ndarray, k: int, rng: np.random.Generator) -> float:
-    """Tibshirani and Walther (2005): cluster two halves; for the test half's clusters, the
-    smallest share of within-cluster pairs that the training half's centroids keep together."""
-    strengths = []
-    for _ in range(2):
-        order = rng.permutation(len(matrix))
-        train, test = matrix[order[::2]], matrix[order[1::2]]
-        train_fit = kmeans(k, RANDOM_STATE, 3).fit(train)
-        test_labels = kmeans(k, RANDOM_STATE, 3).fit_predict(test)
-        predicted = train_fit.predict(test)
-        worst = 1.0
-        for cluster in range(k):
-            members = predicted[test_labels == cluster]
-            n = len(members)
-            if n < 2:
-                continue
-            counts = np.bincount(members)
-            worst = min(worst, float((counts * (counts - 1)).sum() / (n * (n - 1))))
-        strengths.append(worst)
-    return float(np.mean(strengths))
-
-
 STABILITY_DRAWS = 8
-# Part of each cached draw's name: bumped when the criteria change (v2: reference silhouettes).
-CACHE_VERSION = "v3"
+# Part of each cached draw's name: bumped when the criteria change (v2: reference silhouettes,
+# v3: active days scaled by the window, v4: the product's prediction strength in --quick too).
+CACHE_VERSION = "v4"
 PERMUTATION_REFERENCES = 5
 
 
@@ -126,7 +105,9 @@ def criteria_for(
 ) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
     """Every criterion per K: the product's own per-K evidence (`k_selection.evidence_of`:
     gap, silhouette and its gain over the references, segment sizes); unless `quick`, also the
-    gap against permutation references, bootstrap stability and prediction strength."""
+    gap against permutation references and bootstrap stability. The prediction strength is the
+    product's (`k_selection.prediction_strength`), for every K where the product computes it
+    only for the K its rule examines."""
     rng = np.random.default_rng(RANDOM_STATE)
     limit = k_selection.feasible_k_limit(matrix)
     uniform = [
@@ -155,9 +136,10 @@ def criteria_for(
             ]
             row["pgap"] = np.mean(ref) - log_w
             row["pgap_sd"] = np.std(ref) * np.sqrt(1 + 1 / len(permuted))
+        if k > 1:
+            row["prediction_strength"] = k_selection.prediction_strength(matrix, k, RANDOM_STATE)
         if k > 1 and not quick:
             row["stability"], row["stability_min"] = stability(matrix, labels[k], k, rng)
-            row["prediction_strength"] = prediction_strength(matrix, k, rng)
         rows.append(row)
     return pd.DataFrame(rows), labels
 
@@ -404,37 +386,39 @@ def silhouette_with(
     return rule
 
 
-# The product's rule before the silhouette was measured against the references' (the same rule
-# on the raw silhouette).
-RULE_BEFORE = "raw silhouette within 0.005, gap step >= 0.02 (the rule before)"
+# The product's rule before K was raised while reproducible (rule 3 of `k_selection`).
+RULE_BEFORE = "silhouette gain within 0.01, not raised (the rule before)"
+# The rule before the silhouette was measured against the references'.
+RAW_SILHOUETTE_RULE = "raw silhouette within 0.005, gap step >= 0.02"
 SILHOUETTE = single_index("silhouette", True)
 DAVIES_BOULDIN = single_index("davies_bouldin", False)
 CALINSKI_HARABASZ = single_index("calinski_harabasz", True)
 
 
-def product_rule(criteria: pd.DataFrame) -> int:
-    """The rule as the product applies it (`lib/model/k_selection.py`)."""
+def unraised_rule(criteria: pd.DataFrame) -> int:
+    """The product's rules 1 and 2 (eligibility, silhouette gain), without raising K."""
     table = k_selection.choose(k_selection.mark_eligible(criteria, MIN_SEGMENT_SHARE))
     return k_selection.chosen_k(table)
 
 
-def raised_while_reproducible(threshold: float) -> Callable[[pd.DataFrame], int]:
-    """A consensus with resampling: the product's K, raised to the largest eligible K reached
-    through K whose prediction strength stays >= threshold (the silhouette merges two close
-    groups; a finer partition the halves reproduce may be the real one)."""
+def raised(threshold: float) -> Callable[[pd.DataFrame], int]:
+    """The product's rule, raising K while the prediction strength stays >= threshold (the
+    product's rule at MIN_PREDICTION_STRENGTH)."""
 
     def rule(criteria: pd.DataFrame) -> int:
-        k = product_rule(criteria)
-        table = k_selection.mark_eligible(criteria, MIN_SEGMENT_SHARE)
+        table = k_selection.choose(k_selection.mark_eligible(criteria, MIN_SEGMENT_SHARE))
         if k_selection.one_cloud(table):
-            return k
-        for _, row in table[table["k"] > k].iterrows():
-            if row["prediction_strength"] < threshold:
-                break
-            k = int(row["k"]) if row["eligible"] else k
-        return k
+            return k_selection.chosen_k(table)
+        strengths = criteria.set_index("k")["prediction_strength"]
+        table = k_selection.raise_while_reproducible(
+            table, lambda k: float(strengths[k]), threshold
+        )
+        return k_selection.chosen_k(table)
 
     return rule
+
+
+product_rule = raised(k_selection.MIN_PREDICTION_STRENGTH)
 
 
 def relative_tie(fraction: float) -> Callable[[pd.DataFrame], int]:
@@ -444,7 +428,7 @@ def relative_tie(fraction: float) -> Callable[[pd.DataFrame], int]:
     def rule(criteria: pd.DataFrame) -> int:
         table = k_selection.mark_eligible(criteria, MIN_SEGMENT_SHARE)
         if k_selection.one_cloud(table) or not table["eligible"].any():
-            return product_rule(criteria)
+            return unraised_rule(criteria)
         eligible = table[table["eligible"]]
         best = eligible["silhouette"].max()
         tie = max(k_selection.SILHOUETTE_TIE, fraction * best)
@@ -455,7 +439,10 @@ def relative_tie(fraction: float) -> Callable[[pd.DataFrame], int]:
 
 RULES: dict[str, Callable[[pd.DataFrame], int]] = {
     "product (lib/model/k_selection.py)": product_rule,
-    RULE_BEFORE: silhouette_with(0.02, 0.005),
+    RULE_BEFORE: unraised_rule,
+    RAW_SILHOUETTE_RULE: silhouette_with(0.02, 0.005),
+    # Raising K at other prediction strengths.
+    **{f"raised while prediction strength >= {t}": raised(t) for t in (0.8, 0.9)},
     # Variants of the product's rule: the tie and the gap step.
     **{
         f"silhouette gain within {t}, gap step >= {c}": silhouette_with(
@@ -477,10 +464,6 @@ RULES: dict[str, Callable[[pd.DataFrame], int]] = {
     },
     **{f"silhouette within {t}, largest K": silhouette_with(0, t) for t in (0.005, 0.01)},
     # Changes tried on the held-out draws (seeds 5-8, random 148-171) against the undercounts.
-    **{
-        f"product, raised while prediction strength >= {t}": raised_while_reproducible(t)
-        for t in (0.9, 0.95)
-    },
     **{
         f"product with ties within {f:.0%} of the best silhouette": relative_tie(f)
         for f in (0.03, 0.06)
@@ -597,7 +580,12 @@ def main() -> None:
     args = parser.parse_args()
     draws = all_draws(args.cache, args.seeds, args.random, args.weighting, args.quick)
     # --quick: the rules that read only what the product's sweep computes.
-    quick_rules = (args.rule, RULE_BEFORE, *(n for n in RULES if n.startswith("silhouette gain")))
+    quick_rules = (
+        args.rule,
+        RULE_BEFORE,
+        RAW_SILHOUETTE_RULE,
+        *(n for n in RULES if n.startswith(("silhouette gain", "raised"))),
+    )
     rules = {name: RULES[name] for name in quick_rules} if args.quick else RULES
     results = evaluate(rules, draws)
     pd.set_option("display.width", 200)

@@ -53,6 +53,8 @@ K_TABLE_SHOWN = [
     "adds_structure",
     "eligible",
     "silhouette_tie",
+    "prediction_strength",
+    "raised",
     "chosen",
 ]
 

@@ -1,9 +1,19 @@
 """The K rule on planted draws (the product's feature SQL and preprocessing, no pipeline run)."""
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from segmentation_pipeline.lib.features.sql import customer_features_of
-from segmentation_pipeline.lib.model.k_selection import MIN_GAP_STEP, chosen_k, sweep_k
+from segmentation_pipeline.lib.model.k_selection import (
+    MIN_GAP_STEP,
+    MIN_PREDICTION_STRENGTH,
+    SILHOUETTE_TIE,
+    chosen_k,
+    prediction_strength,
+    raise_while_reproducible,
+    sweep_k,
+)
 from segmentation_pipeline.lib.sample.planted import SCENARIOS, dated, planted_transactions
 from segmentation_pipeline.settings import MIN_SEGMENT_SHARE, RANDOM_STATE, SILHOUETTE_SAMPLE_SIZE
 
@@ -58,3 +68,43 @@ def test_active_days_do_not_split_a_low_volume_archetype() -> None:
     # counts, that tiny spread became a gap K-Means split the archetype along (K = 9); scaled by
     # the window, it stays whole.
     assert chosen_k(sweep("separated_8", seed=4)) == 8
+
+
+def test_close_archetypes_that_every_half_separates_are_kept_apart() -> None:
+    # Seed 4 of `separated_4`: two archetypes differ mostly in basket. Merged (K = 3) they
+    # score a higher silhouette gain than apart, but K = 4 is eligible and every half of the
+    # customers splits them the same way, so K is raised to the truth; K = 5 cuts an archetype,
+    # which the halves do not reproduce.
+    table = sweep("separated_4", seed=4).set_index("k")
+    assert table.loc[3, "silhouette_gain"] > table.loc[4, "silhouette_gain"] + SILHOUETTE_TIE
+    assert table.loc[4, "eligible"]
+    assert table.loc[4, "prediction_strength"] >= MIN_PREDICTION_STRENGTH
+    assert table.loc[5, "prediction_strength"] < MIN_PREDICTION_STRENGTH
+    assert table.loc[4, "chosen"] and table.loc[4, "raised"]
+
+
+def test_the_walk_passes_ineligible_k_and_stops_at_the_first_unreproducible_one() -> None:
+    table = pd.DataFrame(
+        {
+            "k": [1, 2, 3, 4, 5, 6],
+            "eligible": [False, True, True, False, True, True],
+            "chosen": [False, True, False, False, False, False],
+        }
+    )
+    strengths = {3: 0.99, 4: 0.97, 5: 0.96, 6: 0.5}
+    asked: list[int] = []
+
+    def strength_of(k: int) -> float:
+        asked.append(k)
+        return strengths[k]
+
+    walked = raise_while_reproducible(table, strength_of)
+    assert chosen_k(walked) == 5 and asked == [3, 4, 5, 6]
+    assert walked.set_index("k")["raised"].to_dict() == {k: k == 5 for k in range(1, 7)}
+    strengths[4] = MIN_PREDICTION_STRENGTH - 0.01
+    assert chosen_k(raise_while_reproducible(table, strengths.__getitem__)) == 3
+    # A K the halves cannot hold is not measured, and stops the walk like a weak one.
+    seven_customers = np.arange(14, dtype=float).reshape(7, 2)
+    strengths[4] = prediction_strength(seven_customers, 4, random_state=0)
+    assert np.isnan(strengths[4])
+    assert chosen_k(raise_while_reproducible(table, strengths.__getitem__)) == 3
