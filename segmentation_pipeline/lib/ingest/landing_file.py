@@ -172,8 +172,8 @@ def parse_error(path: Path, error: duckdb.Error) -> LandingFileError:
     if line and "unterminated quote" in message:
         where = f"line {line[1]}: a quote is never closed, or text follows a closing quote"
     elif line and (fields := re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)):
-        # The read has one column past the header's (see `loader._read_csv_sql`).
-        where = f"line {line[1]} has {fields[2]} fields, the header {int(fields[1]) - 1}"
+        # The read declares as many spare columns as the header has (`loader.BEYOND_HEADER`).
+        where = f"line {line[1]} has {fields[2]} fields, the header {int(fields[1]) // 2}"
     elif "state machine reached an invalid state" in message:
         where = "its parser stopped in an invalid state: a carriage return alone in a line?"
     return LandingFileError(
