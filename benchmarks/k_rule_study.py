@@ -107,8 +107,8 @@ def criteria_for(
     """Every criterion per K: the product's own per-K evidence (`k_selection.evidence_of`:
     gap, silhouette and its gain over the references, segment sizes); unless `quick`, also the
     gap against permutation references and bootstrap stability. The prediction strength is the
-    product's (`k_selection.prediction_strength`), for every K where the product computes it
-    only for the K its rule examines."""
+    product's (`k_selection.prediction_strength`), for every K (the product computes it only for
+    the K its walk examines)."""
     rng = np.random.default_rng(RANDOM_STATE)
     limit = k_selection.feasible_k_limit(matrix)
     uniform = [

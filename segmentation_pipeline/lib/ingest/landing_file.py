@@ -157,7 +157,7 @@ def files_sha256(files: dict[str, Path]) -> dict[str, str]:
         return dict(zip(files, pool.map(file_sha256, files.values()), strict=True))
 
 
-def parse_error(path: Path, error: duckdb.Error) -> LandingFileError:
+def parse_error(path: Path, error: duckdb.Error, header: list[str]) -> LandingFileError:
     message = str(error)
     where = message.splitlines()[0]
     # DuckDB's own words for bytes that are not UTF-8; its other errors suggest an encoding
@@ -172,8 +172,9 @@ def parse_error(path: Path, error: duckdb.Error) -> LandingFileError:
     if line and "unterminated quote" in message:
         where = f"line {line[1]}: a quote is never closed, or text follows a closing quote"
     elif line and (fields := re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)):
-        # The read declares as many spare columns as the header has (`loader.BEYOND_HEADER`).
-        where = f"line {line[1]} has {fields[2]} fields, the header {int(fields[1]) // 2}"
+        # DuckDB counts the read's spare columns too (`loader.BEYOND_HEADER`), and stops
+        # counting one field past them: what it found is a lower bound.
+        where = f"line {line[1]} has {fields[2]} or more fields, the header {len(header)}"
     elif "state machine reached an invalid state" in message:
         where = "its parser stopped in an invalid state: a carriage return alone in a line?"
     return LandingFileError(

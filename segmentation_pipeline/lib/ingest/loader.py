@@ -251,7 +251,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, header: list[str]) ->
             f"FROM (SELECT *, {_cleaned_columns()} FROM ({_read_csv_sql(path, header)}))"
         )
     except duckdb.Error as error:
-        raise parse_error(path, error) from error
+        raise parse_error(path, error, header) from error
     (first_rowid,) = con.execute("SELECT coalesce(min(rowid), 0) FROM staged").fetchone()
     return int(first_rowid)
 
@@ -353,7 +353,7 @@ def insert_if_clean(
             f"WHERE NOT {_breaks_row_rules()}"
         ).fetchone()
     except duckdb.Error as error:
-        raise parse_error(path, error) from error
+        raise parse_error(path, error, header) from error
     file = fingerprint.result()
     if not file.plain or inserted != file.data_lines:
         return False
