@@ -236,7 +236,7 @@ def knee_scores(ks: np.ndarray, inertia: np.ndarray) -> np.ndarray:
 
 
 def one_cloud(table: pd.DataFrame) -> bool:
-    """Whether no K reaches the separation threshold (rule 3 of the module docstring)."""
+    """Whether no K reaches the separation threshold (rule 4 of the module docstring)."""
     gains = table["gap"] - table["gap"].iloc[0]
     return bool(table["actionable"].any() and gains[table["k"] > 1].max() < MIN_GAP_GAIN)
 
