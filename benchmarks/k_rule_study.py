@@ -96,8 +96,9 @@ def stability(
 
 STABILITY_DRAWS = 8
 # Part of each cached draw's name: bumped when the criteria change (v2: reference silhouettes,
-# v3: active days scaled by the window, v4: the product's prediction strength in --quick too).
-CACHE_VERSION = "v4"
+# v3: active days scaled by the window, v4: the product's prediction strength in --quick too,
+# v5: baskets pulled toward the average customer's).
+CACHE_VERSION = "v5"
 PERMUTATION_REFERENCES = 5
 
 

@@ -1,9 +1,9 @@
 """What every warehouse column means, with its unit: shown in the UI's column-schema panel.
 
-One entry per column name; families of generated columns (a spend share per product category,
-a dominant value and its share per demographic) are described by pattern. A column the glossary
-does not know is reported by `undescribed_columns`, which the tests run over every table, so a
-new column cannot reach the UI unexplained.
+One entry per column name; families of generated columns (a spend share and a basket column per
+product category, a dominant value and its share per demographic) are described by pattern. A
+column the glossary does not know is reported by `undescribed_columns`, which the tests run over
+every table, so a new column cannot reach the UI unexplained.
 """
 
 from __future__ import annotations
@@ -109,6 +109,11 @@ COLUMN_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"spend_share_cat_(\d+)"),
         "share of the customer's spend in product category {0}, 0..1 (shares sum to 1)",
+    ),
+    (
+        re.compile(r"basket_cat_(\d+)"),
+        "the model's basket: spend share of category {0} pulled toward the average customer's by "
+        "a prior of a few transactions, 0..1",
     ),
     (re.compile(r"dominant_(\w+)_share"), "share of the segment's customers with that {0}, 0..1"),
     (re.compile(r"dominant_(\w+)"), "most common {0} in the segment"),

@@ -7,7 +7,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from segmentation_pipeline.lib.features.sql import CATEGORY_SHARE_COLUMNS
+from segmentation_pipeline.lib.features.sql import BASKET_COLUMNS, CATEGORY_SHARE_COLUMNS
 from segmentation_pipeline.lib.model.training import SegmentationModel
 
 
@@ -21,6 +21,8 @@ def synthetic_customers(groups: int, per_group: int = 150, seed: int = 0) -> pd.
         ticket = rng.normal(4000 + 3000 * group, 300, size)
         shares = rng.dirichlet(np.full(20, 0.2) + 40 * np.eye(20)[[0, 4, 7, 1][group]], size)
         frame = pd.DataFrame(shares, columns=list(CATEGORY_SHARE_COLUMNS))
+        # The model's basket without the feature SQL's prior: these customers have no average.
+        frame[list(BASKET_COLUMNS)] = shares
         frame["transactions"] = transactions
         frame["avg_ticket"] = ticket
         frame["total_spend"] = transactions * ticket

@@ -14,6 +14,7 @@ import pandas as pd
 from segmentation_pipeline.defs.features.assets import customer_features
 from segmentation_pipeline.defs.metadata import markdown_table, plot_metadata
 from segmentation_pipeline.defs.resources import ModelStore, ModelStoreError, Warehouse
+from segmentation_pipeline.lib.features.sql import BASKET_PRIOR_TRANSACTIONS
 from segmentation_pipeline.lib.model.profiling import name_segments, profile_segments
 from segmentation_pipeline.lib.model.sampling import (
     FIT_SAMPLE_MAX_CUSTOMERS,
@@ -100,7 +101,9 @@ def decide_refit(
         return RefitDecision(True, "no model yet")
     if config.refit != "auto":
         return RefitDecision(config.refit == "always", f"refit={config.refit!r}")
-    if card.get("candidate_features") != list(MODEL_FEATURES):
+    if card.get("candidate_features") != list(MODEL_FEATURES) or (
+        card.get("basket_prior_transactions") != BASKET_PRIOR_TRANSACTIONS
+    ):
         return RefitDecision(True, "the model's features changed")
     changed = sorted(
         name for name, value in config.fit_settings().items() if card["config"].get(name) != value
@@ -238,6 +241,8 @@ def _fit_card(
         # The columns the model uses: every candidate that varies in the training data.
         "features": used_features(preprocess),
         "feature_weights": preprocess.transformer_weights,
+        # The basket columns' prior, in pseudo-transactions (`lib/features/sql.py`).
+        "basket_prior_transactions": BASKET_PRIOR_TRANSACTIONS,
         # With structure weighting: each family's own gap gain and its variance multiplier.
         "family_structure": getattr(preprocess, "family_structure", None),
         "candidate_features": list(MODEL_FEATURES),
@@ -311,8 +316,9 @@ def segmentation_model(
     ends less than `refit_every_days` (7) before today's and its features and settings are
     unchanged; `customer_segments` then scores everyone with it. "always" refits on demand.
 
-    On a refit, the features are chosen from the data (every category share, behaviour and
-    demographic that varies, each family weighted equally; see `lib/model/training.py`) and K is
+    On a refit, the features are chosen from the data (every category share, pulled toward the
+    average customer's by a prior of a few transactions, behaviour and demographic that varies,
+    each family weighted equally; see `lib/model/training.py`) and K is
     chosen over `k_min..k_max`: among K whose smallest segment is actionable and whose gap gain
     beats a structureless reference and the previous K's, the highest silhouette gain over the
     references wins (near ties: the largest K), and the gap statistic says whether the segments

@@ -14,6 +14,7 @@ from segmentation_pipeline.defs.metadata import markdown_table
 from segmentation_pipeline.defs.model.assets import K_TABLE_SHOWN
 from segmentation_pipeline.defs.resources import ModelStore, Warehouse
 from segmentation_pipeline.defs.segments.assets import draw_projection, segment_profiles
+from segmentation_pipeline.lib.features.sql import profiled_feature_columns
 from segmentation_pipeline.lib.model.profiling import standardised_differences
 from segmentation_pipeline.lib.model.separation import separation_sentence
 from segmentation_pipeline.lib.model.spec import DEMOGRAPHIC_FEATURES
@@ -111,7 +112,8 @@ class ReportInputs:
     def members(self) -> pd.DataFrame:
         """Every customer's features and segment: read only when a figure must be drawn here."""
         return self.warehouse.read_df(
-            f"SELECT features.*, segments.segment_id FROM {CUSTOMER_FEATURES_TABLE} AS features "
+            f"SELECT {profiled_feature_columns('features')}, segments.segment_id "
+            f"FROM {CUSTOMER_FEATURES_TABLE} AS features "
             f"JOIN {CUSTOMER_SEGMENTS_TABLE} AS segments USING (user_id) ORDER BY user_id"
         )
 

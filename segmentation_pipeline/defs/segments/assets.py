@@ -11,6 +11,7 @@ from segmentation_pipeline.defs.metadata import markdown_table, plot_metadata, t
 from segmentation_pipeline.defs.model.assets import segmentation_model
 from segmentation_pipeline.defs.resources import ComputeEngine, ModelStore, Warehouse
 from segmentation_pipeline.defs.segments.migration import segment_migration
+from segmentation_pipeline.lib.features.sql import profiled_feature_columns
 from segmentation_pipeline.lib.model.profiling import (
     distinguishing_features,
     profile_segments,
@@ -40,16 +41,13 @@ from segmentation_pipeline.settings import (
 
 def draw_projection(warehouse: Warehouse, model: Any, card: dict[str, Any]) -> Plot:
     """The model-space projection (PCA) of a seeded sample of customers, by their segment."""
-    # scikit-learn is imported here, not at module load, to keep the code location quick to load.
-    from segmentation_pipeline.lib.model.training import model_inputs
-
     sampled = sampled_customers_sql(PROJECTION_CUSTOMERS, card["config"]["random_state"])
     shown = warehouse.read_df(
         f"SELECT sampled.*, segments.segment_id FROM ({sampled}) AS sampled "
         f"JOIN {CUSTOMER_SEGMENTS_TABLE} AS segments USING (user_id) ORDER BY user_id"
     )
     return projection_plot(
-        model.pipeline["preprocess"].transform(model_inputs(shown)),
+        model.pipeline["preprocess"].transform(model.inputs(shown)),
         shown["segment_id"].to_numpy(),
         card["config"]["random_state"],
     )
@@ -147,7 +145,8 @@ def segment_profiles(
     """
     started = time.perf_counter()
     members = warehouse.read_df(
-        f"SELECT features.*, segments.segment_id, segments.segment_name, segments.model_version "
+        f"SELECT {profiled_feature_columns('features')}, segments.segment_id, "
+        "segments.segment_name, segments.model_version "
         f"FROM {CUSTOMER_FEATURES_TABLE} AS features "
         f"JOIN {CUSTOMER_SEGMENTS_TABLE} AS segments USING (user_id)"
     )

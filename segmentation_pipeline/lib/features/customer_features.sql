@@ -2,7 +2,8 @@
 -- Plain SQL (window functions, CASE, aggregates) so any warehouse engine can run it.
 -- The category placeholders in braces expand to one spend-share column per product category
 -- (the share of the customer's spend in that category; they sum to 1), and to the count of
--- categories with spend.
+-- categories with spend, and to the model's basket: each share pulled toward the average
+-- customer's share by a few pseudo-transactions (see `lib/features/sql.py`).
 WITH demographic_votes AS (
     -- Demographics should be constant per customer; when rows disagree, the combination seen
     -- on most rows wins, ties going to the most recent day, and the customer is flagged.
@@ -81,7 +82,8 @@ SELECT
     -- Recency within the window: days from the customer's last purchase to the last day of data.
     CAST(max(behaviour.last_purchase_date) OVER () - behaviour.last_purchase_date AS INTEGER)
         AS days_since_last_purchase,
-    {category_share_columns}
+    {category_share_columns},
+    {category_basket_columns}
 FROM behaviour
 JOIN demographics
     ON demographics.User_ID = behaviour.User_ID AND demographics.preference = 1

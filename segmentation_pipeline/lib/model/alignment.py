@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from segmentation_pipeline.lib.model.training import SegmentationModel, model_inputs
+from segmentation_pipeline.lib.model.training import SegmentationModel
 
 # Half the gap to the nearest other previous centre: beyond it, the new centroid is nearer the
 # boundary with another segment than the segment it would inherit from.
@@ -72,7 +72,7 @@ def centres_in_space_of(
     previous: SegmentationModel, features: pd.DataFrame, labels: np.ndarray, k: int
 ) -> np.ndarray:
     """Mean position of each of the k clusters' customers in the previous model's space."""
-    points = previous.pipeline["preprocess"].transform(model_inputs(features))
+    points = previous.pipeline["preprocess"].transform(previous.inputs(features))
     return np.vstack([points[labels == label].mean(axis=0) for label in range(k)])
 
 
@@ -83,7 +83,7 @@ def align_to_previous(
     previous_card: dict[str, Any],
 ) -> tuple[SegmentationModel, Alignment]:
     """`model` with its segment ids carried over from `previous` where the segments match."""
-    labels = model.pipeline.predict(model_inputs(features))
+    labels = model.pipeline.predict(model.inputs(features))
     new_centres = centres_in_space_of(previous, features, labels, model.k)
     previous_centres = previous.pipeline["kmeans"].cluster_centers_
     previous_ids = [previous.segment_of_label[label] for label in range(previous.k)]

@@ -1,8 +1,9 @@
 """What the model sees, kept free of scikit-learn so asset modules load fast.
 
 Three families, each weighted so that none drowns the others whatever the number of columns:
-- the basket: the spend share of every product category (constant columns, e.g. categories the
-  retailer does not sell, are dropped when the model is fitted);
+- the basket: the spend share of every product category, pulled toward the average customer's
+  basket by a few pseudo-transactions (`lib/features/sql.py`; constant columns, e.g. categories
+  the retailer does not sell, are dropped when the model is fitted);
 - behaviour: volume, ticket, breadth (log1p where heavy-tailed), frequency in days and recency
   (both bounded by the data window);
 - demographics: one-hot indicators of every attribute that varies.
@@ -11,9 +12,9 @@ family is scaled by 1/sqrt(its number of columns, or attributes), so that each f
 the same total variance: 20 category shares do not outvote 6 behaviour figures.
 """
 
-from segmentation_pipeline.lib.features.sql import CATEGORY_SHARE_COLUMNS
+from segmentation_pipeline.lib.features.sql import BASKET_COLUMNS
 
-BASKET_FEATURES: tuple[str, ...] = CATEGORY_SHARE_COLUMNS
+BASKET_FEATURES: tuple[str, ...] = BASKET_COLUMNS
 # Heavy-tailed counts and amounts: log1p before scaling keeps the top buyers from owning a segment.
 LOG_BEHAVIOUR_FEATURES: tuple[str, ...] = (
     "total_spend",  # volume

@@ -112,12 +112,12 @@ def subsample_stability(
     from sklearn.metrics import adjusted_rand_score
     from threadpoolctl import threadpool_limits
 
-    from segmentation_pipeline.lib.model.training import model_inputs, refit_pipeline
+    from segmentation_pipeline.lib.model.training import refit_pipeline
 
     started = time.perf_counter()
     ordered = features.sort_values("user_id", kind="stable").reset_index(drop=True)
     reference, _ = model.assign(ordered)
-    inputs = model_inputs(ordered)
+    inputs = model.inputs(ordered)
     size = round(fraction * len(ordered))
     draws = [
         (seed, np.sort(np.random.default_rng(seed).choice(len(ordered), size, replace=False)))

@@ -3,8 +3,9 @@
 The preprocessing is chosen from the data at fit time (`feature_blocks`): a column that does not
 vary (a category nobody buys, a single city, a single day) is dropped, and each family's weight
 makes its total variance equal to its FAMILY_WEIGHTS entry, whatever its number of columns:
-- basket: spend shares centred, not standardised (a rare category's noise would otherwise weigh
-  as much as the main categories' signal), weight sqrt(w / total variance of the shares);
+- basket: spend shares pulled toward the average customer's (`basket_cat_*`, see
+  `lib/features/sql.py`), centred, not standardised (a rare category's noise would otherwise
+  weigh as much as the main categories' signal), weight sqrt(w / total variance of the shares);
 - behaviour: log1p where heavy-tailed, standardised, weight sqrt(w / columns); active days and
   recency are centred and scaled by the length of the data window instead (see
   `build_preprocessor`);
@@ -16,6 +17,7 @@ fitted pipeline can be rewritten as SQL over `marts.customer_features`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,10 +136,11 @@ def used_features(preprocessor: ColumnTransformer) -> list[str]:
     return [column for _, _, columns in preprocessor.transformers for column in columns]
 
 
-def model_inputs(features: pd.DataFrame) -> pd.DataFrame:
-    """The model's candidate input columns, typed for the encoders (categories as text)."""
-    frame = features.loc[:, list(MODEL_FEATURES)].copy()
-    for column in DEMOGRAPHIC_FEATURES:
+def model_inputs(features: pd.DataFrame, columns: Sequence[str] = MODEL_FEATURES) -> pd.DataFrame:
+    """The model's input columns (the candidates, unless given), typed for the encoders
+    (categories as text)."""
+    frame = features.loc[:, list(columns)].copy()
+    for column in frame.columns.intersection(DEMOGRAPHIC_FEATURES):
         frame[column] = frame[column].astype(str)
     return frame
 
@@ -180,10 +183,14 @@ class SegmentationModel:
     def k(self) -> int:
         return len(self.segment_of_label)
 
+    def inputs(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The columns this model was fitted on: a model kept from a release with other
+        candidate columns (then refitted, or pinned with refit 'never') still reads its own."""
+        return model_inputs(features, self.pipeline.feature_names_in_)
+
     def assign(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Segment id and distance to that segment's centroid for each customer."""
-        inputs = model_inputs(features)
-        distances = self.pipeline.transform(inputs)
+        distances = self.pipeline.transform(self.inputs(features))
         labels = distances.argmin(axis=1)
         segment_ids = np.array([self.segment_of_label[int(label)] for label in labels])
         return segment_ids, distances[np.arange(len(labels)), labels]

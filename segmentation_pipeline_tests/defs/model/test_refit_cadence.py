@@ -1,14 +1,22 @@
 """Refits on demand through real runs: versions kept with lineage, reused, listed, restored."""
 
+import shutil
+from dataclasses import replace
+
 import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
+from sklearn.base import clone
 
 from segmentation_pipeline.cli import main
 from segmentation_pipeline.definitions import defs
 from segmentation_pipeline.defs.resources import ModelStore
+from segmentation_pipeline.lib.features.sql import basket_column, category_share_column
+from segmentation_pipeline.lib.model.spec import MODEL_FEATURES
 from segmentation_pipeline.lib.model.stability_key import stability_file
-from segmentation_pipeline.settings import Settings
+from segmentation_pipeline.lib.model.training import SegmentationModel, model_inputs
+from segmentation_pipeline.settings import PRODUCT_CATEGORIES, Settings
 from segmentation_pipeline_tests.support.reports import assert_pngs, parse_report
 from segmentation_pipeline_tests.support.runs import run_segmentation
 
@@ -104,3 +112,62 @@ def test_a_damaged_model_pointer_fails_the_run_once_and_keeps_the_marts(
     )
     assert not [event for event in result.all_events if event.is_step_up_for_retry]
     assert scored_by(materialised) == before
+
+
+def fitted_on_raw_shares(model: SegmentationModel, features: pd.DataFrame) -> SegmentationModel:
+    """The model as the release before the basket prior fitted it: its basket block reads the
+    raw spend shares (`spend_share_cat_*`), which the marts still hold."""
+    raw = {basket_column(n): category_share_column(n) for n in PRODUCT_CATEGORIES}
+    pipeline = clone(model.pipeline)
+    blocks = [
+        (name, transformer, [raw.get(column, column) for column in columns])
+        for name, transformer, columns in model.pipeline["preprocess"].transformers
+    ]
+    pipeline.set_params(preprocess__transformers=blocks)
+    pipeline.fit(model_inputs(features, [raw.get(column, column) for column in MODEL_FEATURES]))
+    return replace(model, pipeline=pipeline)
+
+
+def test_a_model_kept_from_a_release_with_other_columns_scores_then_hands_its_ids_over(
+    materialised: Settings, instance: dg.DagsterInstance
+) -> None:
+    """Upgraded onto a model whose candidate columns were others: pinned, it still scores,
+    explains and checks itself; refitted, the new model carries its segment ids over."""
+    store = ModelStore()
+    model, card = store.load()
+    with duckdb.connect(str(materialised.warehouse_path), read_only=True) as con:
+        features = con.execute("SELECT * FROM marts.customer_features ORDER BY user_id").df()
+    old = fitted_on_raw_shares(model, features)
+    # An upgraded store holds only the old release's model.
+    shutil.rmtree(store.version_dir(card["version"]))
+    old_version = f"{card['version']}-raw-shares"
+    old_columns = list(old.pipeline.feature_names_in_)
+    assert old_columns != list(MODEL_FEATURES)
+    store.save(
+        old_version,
+        old,
+        # The earlier release's card: other candidate columns, no basket prior.
+        {
+            **{key: value for key, value in card.items() if key != "basket_prior_transactions"},
+            "version": old_version,
+            "candidate_features": old_columns,
+        },
+    )
+
+    pinned = run_segmentation(instance, refit="never")
+    assert metadata(pinned, "segmentation_model")["refit"] is False
+    assert scored_by(materialised) == {old_version}
+    (stability,) = [
+        e for e in pinned.get_asset_check_evaluations() if e.check_name == "segment_stability"
+    ]
+    assert stability.metadata["computed_this_run"].value is True
+    assert_pngs([metadata(pinned, "customer_segments")["projection_plot"]])
+
+    refit = run_segmentation(instance)
+    model_metadata = metadata(refit, "segmentation_model")
+    assert model_metadata["refit"] is True
+    assert model_metadata["refit_reason"] == "the model's features changed"
+    new = store.load_card()
+    assert new["candidate_features"] == list(MODEL_FEATURES)
+    assert new["lineage"]["previous_version"] == old_version
+    assert set(new["lineage"]["matched"]) == set(card["segment_names"])

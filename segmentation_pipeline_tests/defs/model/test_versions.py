@@ -8,6 +8,7 @@ import pytest
 
 from segmentation_pipeline.defs.model.assets import SegmentationModelConfig, decide_refit
 from segmentation_pipeline.defs.resources import ModelStore, ModelStoreError
+from segmentation_pipeline.lib.features.sql import BASKET_PRIOR_TRANSACTIONS
 from segmentation_pipeline.lib.model.spec import MODEL_FEATURES
 
 
@@ -15,6 +16,7 @@ def card(last_day: str = "2025-11-28", **config: object) -> dict:
     return {
         "version": f"{last_day.replace('-', '')}-abc",
         "candidate_features": list(MODEL_FEATURES),
+        "basket_prior_transactions": BASKET_PRIOR_TRANSACTIONS,
         "config": {**SegmentationModelConfig().model_dump(), **config},
         "data_window": {"first_day": "2025-11-01", "last_day": last_day},
     }
@@ -32,6 +34,13 @@ def card(last_day: str = "2025-11-28", **config: object) -> dict:
         (
             {},
             {**card(), "candidate_features": ["total_spend"]},
+            "2025-11-28",
+            True,
+            "features changed",
+        ),
+        (
+            {},
+            {**card(), "basket_prior_transactions": BASKET_PRIOR_TRANSACTIONS + 1},
             "2025-11-28",
             True,
             "features changed",

@@ -17,7 +17,7 @@ from segmentation_pipeline_tests.support.reports import assert_pngs, parse_repor
 
 # Customers of the lowest-spending segment who suddenly buy this much on the last day.
 BIG_SPENDERS = 4
-BIG_PURCHASE = "90000"  # the contract allows up to 100,000 per row
+BIG_PURCHASE = 90_000  # the contract allows up to 100,000 per row
 BIG_PURCHASE_ROWS = 10
 
 
@@ -97,14 +97,16 @@ def test_migration_between_consecutive_days_and_over_a_week(
         pd.read_csv(landing_file(landed.landing_dir, day), dtype=str)
         for day in landed_days(landed.landing_dir)
     )
-    # One of each big spender's own earlier purchases again, large and ten times over: the
-    # demographics stay the customer's own.
+    # One of each big spender's own earlier purchases again, large and ten times over, each time
+    # for another amount (identical rows would be quarantined as duplicates): the demographics
+    # stay the customer's own.
     big = earlier[earlier["User_ID"].astype(int).isin(spenders)].drop_duplicates("User_ID")
     land(today)
     rows = pd.read_csv(landing_file(landed.landing_dir, today), dtype=str)
-    big_rows = [big.assign(Purchase=BIG_PURCHASE)] * BIG_PURCHASE_ROWS
+    big_rows = [big.assign(Purchase=BIG_PURCHASE - copy) for copy in range(BIG_PURCHASE_ROWS)]
     pd.concat([rows, *big_rows]).to_csv(landing_file(landed.landing_dir, today), index=False)
     on_today = run(landed, instance)
+    assert table(landed, "SELECT count(*) AS n FROM raw.rejected_transactions")["n"][0] == 0
     assert scored_by(landed) == {version}
 
     # The counts are exactly those of the published scorings, for both periods.

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation_pipeline.lib.features.sql import CATEGORY_SHARE_COLUMNS
+from segmentation_pipeline.lib.features.sql import BASKET_COLUMNS
 from segmentation_pipeline.lib.model.stability import (
     Stability,
     best_jaccard,
@@ -19,7 +19,7 @@ def noise_customers(size: int = 600, seed: int = 0) -> pd.DataFrame:
     """No structure at all: every behaviour drawn independently from one log-normal blob, the
     same demographics for everyone (a shared binary attribute would be real structure)."""
     rng = np.random.default_rng(seed)
-    customers = pd.DataFrame(rng.dirichlet(np.ones(20), size), columns=list(CATEGORY_SHARE_COLUMNS))
+    customers = pd.DataFrame(rng.dirichlet(np.ones(20), size), columns=list(BASKET_COLUMNS))
     for column in (
         "transactions",
         "total_spend",
