@@ -14,14 +14,13 @@ import pandas as pd
 from segmentation_pipeline.defs.features.assets import customer_features
 from segmentation_pipeline.defs.metadata import markdown_table, plot_metadata
 from segmentation_pipeline.defs.resources import ModelStore, ModelStoreError, Warehouse
-from segmentation_pipeline.lib.features.sql import BASKET_PRIOR_TRANSACTIONS
 from segmentation_pipeline.lib.model.profiling import name_segments, profile_segments
 from segmentation_pipeline.lib.model.sampling import (
     FIT_SAMPLE_MAX_CUSTOMERS,
     FitSample,
     read_fit_sample,
 )
-from segmentation_pipeline.lib.model.spec import MODEL_FEATURES
+from segmentation_pipeline.lib.model.spec import MODEL_SPEC
 from segmentation_pipeline.lib.plots import Plot, k_selection_plot
 from segmentation_pipeline.settings import (
     CUSTOMER_FEATURES_TABLE,
@@ -101,10 +100,9 @@ def decide_refit(
         return RefitDecision(True, "no model yet")
     if config.refit != "auto":
         return RefitDecision(config.refit == "always", f"refit={config.refit!r}")
-    if card.get("candidate_features") != list(MODEL_FEATURES) or (
-        card.get("basket_prior_transactions") != BASKET_PRIOR_TRANSACTIONS
-    ):
-        return RefitDecision(True, "the model's features changed")
+    spec_changed = sorted(key for key, value in MODEL_SPEC.items() if card.get(key) != value)
+    if spec_changed:
+        return RefitDecision(True, f"the model's features changed: {', '.join(spec_changed)}")
     changed = sorted(
         name for name, value in config.fit_settings().items() if card["config"].get(name) != value
     )
@@ -119,11 +117,12 @@ def decide_refit(
 
 
 def features_fingerprint(features: pd.DataFrame, config: SegmentationModelConfig) -> str:
-    """Content hash of the training data and fit settings: equal inputs give an equal version."""
+    """Content hash of the training data, the model spec and the fit settings: equal inputs give
+    an equal version."""
     digest = hashlib.sha256()
     ordered = features.sort_values("user_id", kind="stable").reset_index(drop=True)
     digest.update(pd.util.hash_pandas_object(ordered, index=False).to_numpy().tobytes())
-    digest.update(json.dumps(config.fit_settings(), sort_keys=True).encode())
+    digest.update(json.dumps([MODEL_SPEC, config.fit_settings()], sort_keys=True).encode())
     return digest.hexdigest()
 
 
@@ -241,11 +240,9 @@ def _fit_card(
         # The columns the model uses: every candidate that varies in the training data.
         "features": used_features(preprocess),
         "feature_weights": preprocess.transformer_weights,
-        # The basket columns' prior, in pseudo-transactions (`lib/features/sql.py`).
-        "basket_prior_transactions": BASKET_PRIOR_TRANSACTIONS,
         # With structure weighting: each family's own gap gain and its variance multiplier.
         "family_structure": getattr(preprocess, "family_structure", None),
-        "candidate_features": list(MODEL_FEATURES),
+        **MODEL_SPEC,
         "rows": len(sample.features),
         "fit_sample": sample.card(),
         "data_window": {

@@ -12,7 +12,7 @@ family is scaled by 1/sqrt(its number of columns, or attributes), so that each f
 the same total variance: 20 category shares do not outvote 6 behaviour figures.
 """
 
-from segmentation_pipeline.lib.features.sql import BASKET_COLUMNS
+from segmentation_pipeline.lib.features.sql import BASKET_COLUMNS, BASKET_PRIOR_TRANSACTIONS
 
 BASKET_FEATURES: tuple[str, ...] = BASKET_COLUMNS
 # Heavy-tailed counts and amounts: log1p before scaling keeps the top buyers from owning a segment.
@@ -43,6 +43,14 @@ FAMILY_WEIGHTS: dict[str, float] = {"basket": 1.0, "behaviour": 1.0, "demographi
 # (`lib/model/family_weights.py`); "equal": FAMILY_WEIGHTS as they are.
 FAMILY_WEIGHTING = "equal"
 KMEANS_RESTARTS = 10
+# What the code decides about the model's inputs, recorded in every model card: a model fitted
+# under another spec (an earlier release) is refitted, and the spec is part of a version's hash.
+MODEL_SPEC: dict[str, object] = {
+    "candidate_features": list(MODEL_FEATURES),
+    "basket_prior_transactions": BASKET_PRIOR_TRANSACTIONS,
+    "family_weights": dict(FAMILY_WEIGHTS),
+    "family_weighting": FAMILY_WEIGHTING,
+}
 
 # Stability (Hennig's clusterboot): refit on STABILITY_SUBSAMPLES random subsamples of
 # STABILITY_FRACTION of the customers, each with fewer K-Means restarts than the model (5 keeps a

@@ -13,7 +13,7 @@ from segmentation_pipeline.cli import main
 from segmentation_pipeline.definitions import defs
 from segmentation_pipeline.defs.resources import ModelStore
 from segmentation_pipeline.lib.features.sql import basket_column, category_share_column
-from segmentation_pipeline.lib.model.spec import MODEL_FEATURES
+from segmentation_pipeline.lib.model.spec import MODEL_FEATURES, MODEL_SPEC
 from segmentation_pipeline.lib.model.stability_key import stability_file
 from segmentation_pipeline.lib.model.training import SegmentationModel, model_inputs
 from segmentation_pipeline.settings import PRODUCT_CATEGORIES, Settings
@@ -146,9 +146,9 @@ def test_a_model_kept_from_a_release_with_other_columns_scores_then_hands_its_id
     store.save(
         old_version,
         old,
-        # The earlier release's card: other candidate columns, no basket prior.
+        # The earlier release's card: other candidate columns, none of the later spec.
         {
-            **{key: value for key, value in card.items() if key != "basket_prior_transactions"},
+            **{key: value for key, value in card.items() if key not in MODEL_SPEC},
             "version": old_version,
             "candidate_features": old_columns,
         },
@@ -166,7 +166,10 @@ def test_a_model_kept_from_a_release_with_other_columns_scores_then_hands_its_id
     refit = run_segmentation(instance)
     model_metadata = metadata(refit, "segmentation_model")
     assert model_metadata["refit"] is True
-    assert model_metadata["refit_reason"] == "the model's features changed"
+    assert model_metadata["refit_reason"] == (
+        "the model's features changed: basket_prior_transactions, candidate_features, "
+        "family_weighting, family_weights"
+    )
     new = store.load_card()
     assert new["candidate_features"] == list(MODEL_FEATURES)
     assert new["lineage"]["previous_version"] == old_version

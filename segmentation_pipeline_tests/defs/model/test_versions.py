@@ -8,15 +8,13 @@ import pytest
 
 from segmentation_pipeline.defs.model.assets import SegmentationModelConfig, decide_refit
 from segmentation_pipeline.defs.resources import ModelStore, ModelStoreError
-from segmentation_pipeline.lib.features.sql import BASKET_PRIOR_TRANSACTIONS
-from segmentation_pipeline.lib.model.spec import MODEL_FEATURES
+from segmentation_pipeline.lib.model.spec import MODEL_SPEC
 
 
 def card(last_day: str = "2025-11-28", **config: object) -> dict:
     return {
         "version": f"{last_day.replace('-', '')}-abc",
-        "candidate_features": list(MODEL_FEATURES),
-        "basket_prior_transactions": BASKET_PRIOR_TRANSACTIONS,
+        **MODEL_SPEC,
         "config": {**SegmentationModelConfig().model_dump(), **config},
         "data_window": {"first_day": "2025-11-01", "last_day": last_day},
     }
@@ -36,14 +34,14 @@ def card(last_day: str = "2025-11-28", **config: object) -> dict:
             {**card(), "candidate_features": ["total_spend"]},
             "2025-11-28",
             True,
-            "features changed",
+            "features changed: candidate_features",
         ),
         (
             {},
-            {**card(), "basket_prior_transactions": BASKET_PRIOR_TRANSACTIONS + 1},
+            {**card(), "basket_prior_transactions": 3, "family_weighting": "structure"},
             "2025-11-28",
             True,
-            "features changed",
+            "features changed: basket_prior_transactions, family_weighting",
         ),
         ({"refit": "always"}, card(), "2025-11-28", True, "refit='always'"),
         ({"refit": "never"}, card(), "2026-03-01", False, "refit='never'"),
