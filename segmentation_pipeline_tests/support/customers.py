@@ -21,7 +21,7 @@ def synthetic_customers(groups: int, per_group: int = 150, seed: int = 0) -> pd.
         ticket = rng.normal(4000 + 3000 * group, 300, size)
         shares = rng.dirichlet(np.full(20, 0.2) + 40 * np.eye(20)[[0, 4, 7, 1][group]], size)
         frame = pd.DataFrame(shares, columns=list(CATEGORY_SHARE_COLUMNS))
-        # The model's basket without the feature SQL's prior: these customers have no average.
+        # The model's basket as the raw shares: these customers skip the feature SQL's prior.
         frame[list(BASKET_COLUMNS)] = shares
         frame["transactions"] = transactions
         frame["avg_ticket"] = ticket

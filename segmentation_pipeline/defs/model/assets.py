@@ -102,7 +102,7 @@ def decide_refit(
         return RefitDecision(config.refit == "always", f"refit={config.refit!r}")
     spec_changed = sorted(key for key, value in MODEL_SPEC.items() if card.get(key) != value)
     if spec_changed:
-        return RefitDecision(True, f"the model's features changed: {', '.join(spec_changed)}")
+        return RefitDecision(True, f"the model spec changed: {', '.join(spec_changed)}")
     changed = sorted(
         name for name, value in config.fit_settings().items() if card["config"].get(name) != value
     )

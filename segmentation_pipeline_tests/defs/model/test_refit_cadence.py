@@ -167,7 +167,7 @@ def test_a_model_kept_from_a_release_with_other_columns_scores_then_hands_its_id
     model_metadata = metadata(refit, "segmentation_model")
     assert model_metadata["refit"] is True
     assert model_metadata["refit_reason"] == (
-        "the model's features changed: basket_prior_transactions, candidate_features, "
+        "the model spec changed: basket_prior_transactions, candidate_features, "
         "family_weighting, family_weights"
     )
     new = store.load_card()
